@@ -9,568 +9,65 @@ problem at once, each with the file, the key path and the fix
 
 from __future__ import annotations
 
+import difflib
+import functools
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, get_args, get_origin
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    field_validator,
-    model_validator,
 )
 
-from cluster.errors import ConfigError, ConfigProblem
-from cluster.lighting import DEFAULT_WEIGHTING_TABLE, LightingClass, parse_lighting_class
-from cluster.points import Point, PointKind, SignConvention, point
-
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-PositiveKw = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-Money = Annotated[float, Field(allow_inf_nan=False)]
-HourOfDay = Annotated[int, Field(ge=0, le=24)]
-Month = Annotated[int, Field(ge=1, le=12)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HourRange(_Model):
-    """Local clock hours ``[start, end)``; ``end`` may be 24. ``start > end`` wraps midnight."""
-
-    start: HourOfDay
-    end: HourOfDay
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> Self:
-        if self.start == self.end:
-            raise ValueError(f"start and end are both {self.start}: the range is empty")
-        return self
-
-    def contains(self, hour: int) -> bool:
-        """True when local hour ``hour`` (0-23) lies in the range."""
-        if self.start < self.end:
-            return self.start <= hour < self.end
-        return hour >= self.start or hour < self.end
-
-
-class DayType(StrEnum):
-    """Which days a tariff zone or supply block applies on."""
-
-    ALL = "all"
-    WORKING_DAYS = "working_days"
-    NON_WORKING_DAYS = "non_working_days"
-
-
-# --- cluster, members, tariffs, connection points ---------------------------------
-
-
-class ClusterInfo(_Model):
-    """The cluster itself: name, where it is, and the length of its time step."""
-
-    name: str = Field(min_length=1)
-    timezone: str = "Europe/Warsaw"
-    step_minutes: Literal[15, 30, 60] = 15
-    latitude_deg: float = Field(ge=-90, le=90)
-    longitude_deg: float = Field(ge=-180, le=180)
-    altitude_m: float = 0.0
-    country: str = Field(default="PL", pattern=r"^[A-Z]{2}$")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Warsaw'"
-            ) from None
-        return value
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The cluster's time zone."""
-        return ZoneInfo(self.timezone)
-
-
-class MemberKind(StrEnum):
-    """The kinds of member the cluster agreement knows."""
-
-    PUBLIC_BUILDING = "public_building"
-    MUNICIPAL_COMPANY = "municipal_company"
-    BUSINESS = "business"
-    HOUSING_COOPERATIVE = "housing_cooperative"
-    MUNICIPALITY = "municipality"
-
-
-class Member(_Model):
-    """A party to the cluster agreement."""
-
-    id: Identifier
-    name: str = Field(min_length=1)
-    kind: MemberKind
-
-
-class TariffZone(_Model):
-    """An energy rate that applies in some hours of some days and months.
-
-    A tariff's zones are tried in order; the first that matches a quarter-hour
-    applies, so put the catch-all zone last.
-    """
-
-    name: str = Field(min_length=1)
-    rate_pln_per_mwh: NonNegative
-    hours: list[HourRange] = Field(default_factory=lambda: [HourRange(start=0, end=24)])
-    days: DayType = DayType.ALL
-    months: list[Month] = Field(default_factory=lambda: list(range(1, 13)))
-
-    def applies(self, month: int, working_day: bool, hour: int) -> bool:
-        """True when this zone covers the given local month, day type and hour."""
-        if month not in self.months:
-            return False
-        if self.days is DayType.WORKING_DAYS and not working_day:
-            return False
-        if self.days is DayType.NON_WORKING_DAYS and working_day:
-            return False
-        return any(r.contains(hour) for r in self.hours)
-
-
-class OverrunRule(StrEnum):
-    """How an exceeded contracted capacity is charged.
-
-    ``hourly_max_sum``: multiplier × capacity rate × the sum over hours of each
-    hour's largest quarter-hour overrun (the Polish default).
-    ``ten_largest``: multiplier × capacity rate × the sum of the ten largest
-    quarter-hour overruns of the month.
-    """
-
-    HOURLY_MAX_SUM = "hourly_max_sum"
-    TEN_LARGEST = "ten_largest"
-
-
-class Tariff(_Model):
-    """A distribution tariff group: energy rates by zone and the capacity charge."""
-
-    id: Identifier
-    group: str = Field(min_length=2, pattern=r"^[A-G][0-9]{1,2}[a-z]?o?$")
-    zones: list[TariffZone] = Field(min_length=1)
-    capacity_rate_pln_per_kw_month: NonNegative
-    overrun_multiplier: float = Field(default=10.0, ge=1, allow_inf_nan=False)
-    overrun_rule: OverrunRule = OverrunRule.HOURLY_MAX_SUM
-
-    @model_validator(mode="after")
-    def _zones_cover_every_hour(self) -> Self:
-        for month in range(1, 13):
-            for working_day in (True, False):
-                for hour in range(24):
-                    if not any(z.applies(month, working_day, hour) for z in self.zones):
-                        kind = "working" if working_day else "non-working"
-                        raise ValueError(
-                            f"no zone covers hour {hour}:00 of a {kind} day in month {month}; "
-                            "add a catch-all zone (hours 0-24, days 'all') as the last zone"
-                        )
-        return self
-
-
-class LoadProfile(StrEnum):
-    """The shape of a connection point's demand, used for synthetic data and fallbacks."""
-
-    OFFICE = "office"
-    SCHOOL = "school"
-    KINDERGARTEN = "kindergarten"
-    SPORTS_POOL = "sports_pool"
-    LIBRARY = "library"
-    THEATRE = "theatre"
-    CARE_HOME = "care_home"
-    INDUSTRY_TWO_SHIFT = "industry_two_shift"
-    INDUSTRY_CONTINUOUS = "industry_continuous"
-    RETAIL = "retail"
-    RESIDENTIAL = "residential"
-    WASTEWATER = "wastewater"
-    PLANT_AUXILIARY = "plant_auxiliary"
-    STREET_LIGHTING = "street_lighting"
-    NONE = "none"
-
-
-class ConnectionPoint(_Model):
-    """A metered grid connection of one member.
-
-    ``contracted_capacity_kw`` is the *moc umowna*; import above it in any
-    quarter-hour is an overrun. ``export_limit_kw`` caps export (0 forbids it).
-    """
-
-    id: Identifier
-    member: Identifier
-    tariff: Identifier
-    contracted_capacity_kw: PositiveKw
-    export_limit_kw: NonNegative = 0.0
-    annual_consumption_mwh: NonNegative = 0.0
-    profile: LoadProfile = LoadProfile.NONE
-
-
-class SupplyBlock(_Model):
-    """A fixed-price, take-or-pay block of the joint purchase (constant power in its hours)."""
-
-    name: str = Field(min_length=1)
-    power_kw: PositiveKw
-    price_pln_per_mwh: Money
-    hours: HourRange = Field(default_factory=lambda: HourRange(start=0, end=24))
-    days: DayType = DayType.ALL
-
-
-class SupplyContract(_Model):
-    """The coordinator's contract for the joint purchase of electricity."""
-
-    supplier: str = "supplier"
-    blocks: list[SupplyBlock] = Field(default_factory=list)
-    day_ahead_margin_pln_per_mwh: NonNegative = 0.0
-    sell_back_fee_pln_per_mwh: NonNegative = 0.0
-
-
-# --- assets ---------------------------------------------------------------------
-
-
-class _Asset(_Model):
-    id: Identifier
-    name: str = ""
-    connection_point: Identifier
-    points: list[Point] = Field(default_factory=list)
-
-    def default_points(self) -> list[Point]:
-        """The points every asset of this kind has when the file lists none."""
-        return []
-
-    def model_post_init(self, context: Any, /) -> None:
-        if not self.points:
-            object.__setattr__(self, "points", self.default_points())
-
-
-class PVPlant(_Asset):
-    """A photovoltaic plant behind an inverter whose active power can be limited."""
-
-    kwp: PositiveKw
-    tilt_deg: float = Field(default=30.0, ge=0, le=90)
-    azimuth_deg: float = Field(default=180.0, ge=0, lt=360, description="180 = south")
-    inverter_limit_kw: PositiveKw
-    loss_fraction: float = Field(default=0.14, ge=0, lt=1)
-
-    def default_points(self) -> list[Point]:
-        return [
-            point("ac_power", PointKind.ACTIVE_POWER, SignConvention.GENERATION_POSITIVE,
-                  min_value=0, max_value=self.inverter_limit_kw * 1.1),
-            point("energy_total", PointKind.ENERGY, min_value=0),
-            point("power_limit", PointKind.POWER_LIMIT, writable=True, min_value=0, max_value=100),
-        ]  # fmt: skip
-
-
-class WasteToEnergyCHP(_Asset):
-    """The waste-to-energy combined heat and power plant (ITPOK).
-
-    Electric output lies in ``[electric_min_kw, electric_max_kw]`` when on; the
-    heat output is ``heat_to_power_ratio`` × electric output; at least
-    ``daily_min_waste_mwh`` of fuel energy (waste) must be burned each day, at
-    ``electric_efficiency`` (electric output over fuel input).
-    """
-
-    electric_min_kw: PositiveKw
-    electric_max_kw: PositiveKw
-    ramp_kw_per_hour: PositiveKw
-    start_cost_pln: NonNegative
-    heat_to_power_ratio: NonNegative
-    electric_efficiency: Fraction
-    daily_min_waste_mwh: NonNegative
-    district_heating: Identifier | None = None
-
-    @model_validator(mode="after")
-    def _min_below_max(self) -> Self:
-        if self.electric_min_kw > self.electric_max_kw:
-            raise ValueError(
-                f"electric_min_kw {self.electric_min_kw} is above electric_max_kw "
-                f"{self.electric_max_kw}; the minimum stable load must not exceed the maximum"
-            )
-        return self
-
-    def default_points(self) -> list[Point]:
-        return [
-            point("electric_power", PointKind.ACTIVE_POWER, SignConvention.GENERATION_POSITIVE,
-                  min_value=0, max_value=self.electric_max_kw * 1.1),
-            point("heat_power", PointKind.HEAT_POWER, SignConvention.GENERATION_POSITIVE,
-                  min_value=0),
-            point("waste_feed", PointKind.FLOW, min_value=0),
-            point("status", PointKind.STATUS),
-            point("output_setpoint", PointKind.POWER_SETPOINT, writable=True,
-                  min_value=0, max_value=self.electric_max_kw),
-        ]  # fmt: skip
-
-
-class BiogasCHP(_Asset):
-    """A biogas engine fed from a gas holder at the wastewater plant."""
-
-    engine_min_kw: PositiveKw
-    engine_max_kw: PositiveKw
-    electric_efficiency: Fraction
-    gas_holder_kwh: PositiveKw = Field(description="gas holder size as gas energy, kWh")
-    gas_holder_initial_pct: Percent = 50.0
-
-    @model_validator(mode="after")
-    def _min_below_max(self) -> Self:
-        if self.engine_min_kw > self.engine_max_kw:
-            raise ValueError(
-                f"engine_min_kw {self.engine_min_kw} is above engine_max_kw {self.engine_max_kw}"
-            )
-        return self
-
-    def default_points(self) -> list[Point]:
-        return [
-            point("electric_power", PointKind.ACTIVE_POWER, SignConvention.GENERATION_POSITIVE,
-                  min_value=0, max_value=self.engine_max_kw * 1.1),
-            point("gas_holder_level", PointKind.STATE_OF_CHARGE, min_value=0, max_value=100),
-            point("output_setpoint", PointKind.POWER_SETPOINT, writable=True,
-                  min_value=0, max_value=self.engine_max_kw),
-        ]  # fmt: skip
-
-
-class Battery(_Asset):
-    """A battery; power is positive when discharging."""
-
-    power_kw: PositiveKw
-    energy_kwh: PositiveKw
-    round_trip_efficiency: Fraction = 0.9
-    soc_min_pct: Percent = 10.0
-    soc_max_pct: Percent = 90.0
-    soc_initial_pct: Percent = 50.0
-
-    @model_validator(mode="after")
-    def _soc_limits_in_order(self) -> Self:
-        if not self.soc_min_pct <= self.soc_initial_pct <= self.soc_max_pct:
-            raise ValueError(
-                f"need soc_min_pct <= soc_initial_pct <= soc_max_pct, got {self.soc_min_pct} / "
-                f"{self.soc_initial_pct} / {self.soc_max_pct}"
-            )
-        return self
-
-    def default_points(self) -> list[Point]:
-        return [
-            point("power", PointKind.ACTIVE_POWER, SignConvention.DISCHARGE_POSITIVE,
-                  min_value=-self.power_kw * 1.1, max_value=self.power_kw * 1.1),
-            point("soc", PointKind.STATE_OF_CHARGE, min_value=0, max_value=100),
-            point("power_setpoint", PointKind.POWER_SETPOINT, SignConvention.DISCHARGE_POSITIVE,
-                  writable=True, min_value=-self.power_kw, max_value=self.power_kw),
-        ]  # fmt: skip
-
-
-class ComfortBand(_Model):
-    """Permitted room temperatures, °C, when occupied and when not."""
-
-    occupied_min_c: float = Field(ge=5, le=35)
-    occupied_max_c: float = Field(ge=5, le=35)
-    unoccupied_min_c: float = Field(ge=5, le=35)
-    unoccupied_max_c: float = Field(ge=5, le=35)
-
-    @model_validator(mode="after")
-    def _bands_in_order(self) -> Self:
-        if self.occupied_min_c > self.occupied_max_c:
-            raise ValueError("occupied_min_c is above occupied_max_c")
-        if self.unoccupied_min_c > self.unoccupied_max_c:
-            raise ValueError("unoccupied_min_c is above unoccupied_max_c")
-        return self
-
-
-class HeatingKind(StrEnum):
-    """What heats a zone; only electric kinds show up in the electricity balance."""
-
-    HEAT_PUMP = "heat_pump"
-    ELECTRIC = "electric"
-    DISTRICT_HEAT = "district_heat"
-
-
-class BmsZone(_Model):
-    """A BMS-controlled thermal zone with a first-order (RC) thermal model.
-
-    The indoor temperature follows
-    ``C dT/dt = Q_heat + Q_gains - (T - T_out) / R`` with ``C`` in kWh/K,
-    ``R`` in K/kW and heat flows in kW.
-    """
-
-    id: Identifier
-    name: str = ""
-    floor_area_m2: PositiveKw
-    comfort: ComfortBand
-    thermal_capacitance_kwh_per_k: PositiveKw
-    thermal_resistance_k_per_kw: PositiveKw
-    heating_max_kw: PositiveKw
-    heating: HeatingKind = HeatingKind.HEAT_PUMP
-    cop: float = Field(default=3.0, gt=0, le=8)
-    points: list[Point] = Field(default_factory=list)
-
-    def model_post_init(self, context: Any, /) -> None:
-        if not self.points:
-            c = self.comfort
-            object.__setattr__(self, "points", [
-                point("room_temp", PointKind.TEMPERATURE, min_value=-10, max_value=50),
-                point("setpoint", PointKind.TEMPERATURE_SETPOINT, writable=True,
-                      min_value=c.unoccupied_min_c, max_value=c.occupied_max_c),
-                point("occupancy", PointKind.OCCUPANCY),
-                point("heat_output", PointKind.VALVE_POSITION, min_value=0, max_value=100),
-            ])  # fmt: skip
-
-
-class BuildingUse(StrEnum):
-    """What a public building is used for; sets its occupancy and load shape."""
-
-    CITY_HALL = "city_hall"
-    SCHOOL = "school"
-    KINDERGARTEN = "kindergarten"
-    SPORTS_POOL = "sports_pool"
-    LIBRARY = "library"
-    THEATRE = "theatre"
-    CARE_HOME = "care_home"
-    OFFICE = "office"
-
-
-class Occupancy(_Model):
-    """When a building is occupied, in local hours."""
-
-    working_days: HourRange | None = None
-    non_working_days: HourRange | None = None
-    closed_on_public_holidays: bool = True
-    closed_in_school_breaks: bool = False
-
-
-class PublicBuilding(_Asset):
-    """A public building with a BMS, its zones and its occupancy."""
-
-    use: BuildingUse
-    occupancy: Occupancy
-    zones: list[BmsZone] = Field(min_length=1)
-
-    def default_points(self) -> list[Point]:
-        return [
-            point("meter_power", PointKind.ACTIVE_POWER, SignConvention.IMPORT_POSITIVE),
-            point("meter_energy", PointKind.ENERGY, min_value=0),
-        ]
-
-
-class DistrictHeating(_Asset):
-    """A district-heating network: demand met by CHP heat, a gas boiler and a heat store."""
-
-    annual_heat_demand_mwh: PositiveKw
-    gas_boiler_max_kw: PositiveKw
-    gas_boiler_efficiency: Fraction = 0.92
-    gas_price_pln_per_mwh: NonNegative = 250.0
-    heat_store_kwh: NonNegative = 0.0
-    heat_store_loss_pct_per_hour: float = Field(default=0.5, ge=0, lt=100)
-
-    def default_points(self) -> list[Point]:
-        return [
-            point("heat_demand", PointKind.HEAT_POWER, SignConvention.CONSUMPTION_POSITIVE,
-                  min_value=0),
-            point("heat_store_level", PointKind.STATE_OF_CHARGE, min_value=0, max_value=100),
-            point("boiler_heat", PointKind.HEAT_POWER, SignConvention.GENERATION_POSITIVE,
-                  min_value=0, max_value=self.gas_boiler_max_kw * 1.1),
-        ]  # fmt: skip
-
-
-class LightingCircuit(_Asset):
-    """A street-lighting circuit on one road, dimmable in its controller's steps.
-
-    ``road`` gives the CEN/TR 13201-1 selection parameters that do not change
-    through the night (option names of the weighting table); traffic volume and
-    ambient luminosity come from forecasts. ``design_class`` is the class the
-    installation was designed for: full power delivers it.
-    """
-
-    municipality: str = Field(min_length=1)
-    luminaires: int = Field(gt=0)
-    luminaire_w: PositiveKw
-    design_class: str
-    road: dict[str, str] = Field(default_factory=dict)
-    dim_steps_pct: list[Annotated[int, Field(ge=0, le=100)]] = Field(
-        default_factory=lambda: [30, 50, 70, 85, 100]
-    )
-    peak_traffic_vehicles_per_hour: NonNegative = 600.0
-
-    @field_validator("design_class")
-    @classmethod
-    def _known_class(cls, value: str) -> str:
-        parse_lighting_class(value)
-        return value
-
-    @field_validator("dim_steps_pct")
-    @classmethod
-    def _steps_reach_full(cls, value: list[int]) -> list[int]:
-        if 100 not in value:
-            raise ValueError("dim_steps_pct must include 100 (full output)")
-        return sorted(set(value))
-
-    @model_validator(mode="after")
-    def _road_parameters_known(self) -> Self:
-        table = DEFAULT_WEIGHTING_TABLE[self.lighting_class.system]
-        for parameter, option in self.road.items():
-            if parameter not in table:
-                raise ValueError(
-                    f"road parameter {parameter!r} is not in the {self.lighting_class.system} "
-                    f"weighting table; use one of {sorted(table)}"
-                )
-            if option not in table[parameter]:
-                raise ValueError(
-                    f"road parameter {parameter!r} has no option {option!r}; "
-                    f"use one of {sorted(table[parameter])}"
-                )
-        return self
-
-    @property
-    def lighting_class(self) -> LightingClass:
-        """The design class parsed, e.g. M3."""
-        return parse_lighting_class(self.design_class)
-
-    @property
-    def full_power_kw(self) -> float:
-        """The circuit's power at 100 % output, kW."""
-        return self.luminaires * self.luminaire_w / 1000.0
-
-    def default_points(self) -> list[Point]:
-        return [
-            point("on_off", PointKind.ON_OFF, writable=True, min_value=0, max_value=1),
-            point("dim_level", PointKind.DIM_LEVEL, writable=True,
-                  min_value=min(self.dim_steps_pct), max_value=100),
-            point("power", PointKind.ACTIVE_POWER, SignConvention.CONSUMPTION_POSITIVE,
-                  min_value=0, max_value=self.full_power_kw * 1.2),
-            point("failed_lamps", PointKind.COUNT, min_value=0, max_value=self.luminaires),
-            point("traffic_count", PointKind.COUNT, min_value=0),
-        ]  # fmt: skip
-
-
-class Assets(_Model):
-    """Every asset of the cluster, by kind."""
-
-    pv_plants: list[PVPlant] = Field(default_factory=list)
-    wte_chps: list[WasteToEnergyCHP] = Field(default_factory=list)
-    biogas_chps: list[BiogasCHP] = Field(default_factory=list)
-    batteries: list[Battery] = Field(default_factory=list)
-    buildings: list[PublicBuilding] = Field(default_factory=list)
-    district_heating: list[DistrictHeating] = Field(default_factory=list)
-    lighting_circuits: list[LightingCircuit] = Field(default_factory=list)
-
-    def all(self) -> list[_Asset]:
-        """Every asset, in the order of the fields above."""
-        groups: Iterable[list[Any]] = (
-            self.pv_plants, self.wte_chps, self.biogas_chps, self.batteries,
-            self.buildings, self.district_heating, self.lighting_circuits,
-        )  # fmt: skip
-        return [asset for group in groups for asset in group]
-
-
-class ClusterConfig(_Model):
+from cluster.assets import (
+    Asset,
+    Assets,
+    Battery,
+    BiogasCHP,
+    BmsZone,
+    BuildingUse,
+    ComfortBand,
+    DistrictHeating,
+    HeatingKind,
+    LightingCircuit,
+    Occupancy,
+    PublicBuilding,
+    PVPlant,
+    WasteToEnergyCHP,
+)
+from cluster.errors import ConfigError, ConfigProblem, ConfigValueError
+from cluster.fields import DayType, FrozenModel, HourRange, choose_from
+from cluster.members import (
+    ClusterInfo,
+    ConnectionPoint,
+    LoadProfile,
+    Member,
+    MemberKind,
+    OverrunRule,
+    SupplyBlock,
+    SupplyContract,
+    Tariff,
+    TariffZone,
+)
+
+# The configuration's objects live in cluster.members and cluster.assets;
+# they are named here too so that one import gives the whole model.
+__all__ = [
+    "Asset", "Assets", "Battery", "BiogasCHP", "BmsZone", "BuildingUse", "ClusterConfig",
+    "ClusterInfo", "ComfortBand", "ConnectionPoint", "DayType", "DistrictHeating",
+    "HeatingKind", "HourRange", "LightingCircuit", "LoadProfile", "Member", "MemberKind",
+    "Occupancy", "OverrunRule", "PVPlant", "PublicBuilding", "SupplyBlock", "SupplyContract",
+    "Tariff", "TariffZone", "WasteToEnergyCHP", "demo_config_text", "load_config",
+    "load_demo_config", "parse_config",
+]  # fmt: skip
+
+
+class ClusterConfig(FrozenModel):
     """A whole cluster, as read from its configuration file."""
 
     cluster: ClusterInfo
@@ -588,7 +85,7 @@ class ClusterConfig(_Model):
         """The connection point with this id."""
         return next(c for c in self.connection_points if c.id == connection_point_id)
 
-    def assets_at(self, connection_point_id: str) -> list[_Asset]:
+    def assets_at(self, connection_point_id: str) -> list[Asset]:
         """Every asset behind a connection point."""
         return [a for a in self.assets.all() if a.connection_point == connection_point_id]
 
@@ -638,26 +135,51 @@ def load_config(path: str | Path | None) -> ClusterConfig:
 
 
 def parse_config(text: str, *, source: str) -> ClusterConfig:
-    """Validate TOML text into a :class:`ClusterConfig`; ``source`` names it in errors."""
+    """Validate TOML text into a :class:`ClusterConfig`; ``source`` names it in errors.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with its key path and fix: the checks
+        of single values and the cross-references (ids, references between
+        entries) are all reported together.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            source,
-            [ConfigProblem("(syntax)", f"not valid TOML: {exc}", "correct the TOML syntax there")],
-        ) from None
+        raise ConfigError(source, [_syntax_problem(exc, text)]) from None
     try:
         config = ClusterConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(source, [_problem_of(err, raw) for err in exc.errors()]) from None
-    problems = list(_reference_problems(config))
+        problems = [_problem_of(err, raw) for err in exc.errors()]
+    else:
+        problems = []
+    # A key that already failed its own check is not reported again as a bad reference.
+    reported = {p.key for p in problems}
+    problems += [p for p in _reference_problems(raw) if p.key not in reported]
     if problems:
         raise ConfigError(source, problems)
     return config
 
 
+def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> ConfigProblem:
+    """The TOML syntax error, quoting the offending line when the parser names one."""
+    where = re.search(r"at line (\d+), column (\d+)", str(exc))
+    if where is None:
+        return ConfigProblem("(syntax)", f"not valid TOML: {exc}", "correct the TOML syntax")
+    line_number = int(where.group(1))
+    lines = text.splitlines()
+    line = lines[line_number - 1].strip() if line_number <= len(lines) else ""
+    return ConfigProblem(
+        "(syntax)",
+        f"not valid TOML: {exc}: {line}",
+        f"correct the TOML syntax on line {line_number}: text in double quotes, "
+        "numbers and true/false without, one key = value per line",
+    )
+
+
 def _key_path(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
-    """A TOML key path such as ``assets.pv_plants[2](pv-farm).kwp``."""
+    """A TOML key path such as ``assets.pv_plants[2](id=pv-farm).kwp``."""
     parts: list[str] = []
     node: Any = raw
     for item in loc:
@@ -676,87 +198,244 @@ def _key_path(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
     return "".join(parts) or "(top level)"
 
 
-_FIXES: dict[str, str] = {
-    "missing": "add this key",
-    "extra_forbidden": "remove this key or correct its spelling",
-    "greater_than": "use a larger value",
-    "greater_than_equal": "use a larger value",
-    "less_than": "use a smaller value",
-    "less_than_equal": "use a smaller value",
-    "string_pattern_mismatch": "use lower-case letters, digits, '-' and '_' only",
-    "literal_error": "use one of the values named",
-    "enum": "use one of the values named",
-    "finite_number": "use a finite number",
-    "too_short": "add at least one entry",
-}
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model class a field's annotation holds, looking through lists and ``| None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class of the table at ``loc`` (list indices skipped), if there is one."""
+    model: type[BaseModel] | None = ClusterConfig
+    for item in loc:
+        if isinstance(item, int):
+            continue
+        if model is None or item not in model.model_fields:
+            return None
+        model = _inner_model(model.model_fields[item].annotation)
+    return model
+
+
+def _shown(value: Any) -> str:
+    """A short rendering of a value from the file, for a message."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _missing_fix(loc: tuple[int | str, ...]) -> str:
+    name = str(loc[-1])
+    table = ".".join(str(item) for item in loc if isinstance(item, str))
+    parent = _model_at(loc[:-1])
+    field = parent.model_fields.get(name) if parent is not None else None
+    if field is not None and _inner_model(field.annotation) is not None:
+        if get_origin(field.annotation) is list:
+            return f"add at least one [[{table}]] entry"
+        return f"add a [{table}] table"
+    return f"add {name} = <value> here"
+
+
+def _pattern_problem(pattern: str, name: str, given: Any) -> tuple[str, str]:
+    if pattern.startswith("^[a-z0-9]"):
+        return (
+            f"{_shown(given)} is not a valid id",
+            "write ids with lower-case letters a-z, digits, '-' and '_', starting with a "
+            "letter or digit, e.g. 'cp-school-1'",
+        )
+    if name == "group":
+        return (
+            f"{_shown(given)} is not a Polish tariff group name",
+            "use a tariff group name such as B23, C21, C22a, C12o or G11",
+        )
+    if name == "country":
+        return (f"{_shown(given)} is not a two-letter country code", "use a code such as 'PL'")
+    return (f"{_shown(given)} does not have the expected form {pattern}", "correct the text")
 
 
 def _problem_of(error: Any, raw: Mapping[str, Any]) -> ConfigProblem:
+    """One pydantic error rewritten for a facility engineer: key path, what, fix."""
     loc = tuple(error["loc"])
-    kind = error["type"]
-    message = str(error["msg"])
-    if kind == "value_error":
-        message = message.removeprefix("Value error, ")
-        fix = "correct the value as the message says"
-    elif kind.endswith("_type") or kind.endswith("_parsing"):
-        fix = f"write a value of the right type (got {error.get('input')!r})"
-    else:
-        fix = _FIXES.get(kind, "correct the value")
-    if kind == "string_pattern_mismatch" and loc and loc[-1] == "group":
-        fix = "use a Polish tariff group name such as B23, C21, C12o or G11"
+    kind: str = error["type"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    given = error.get("input")
+    name = str(loc[-1]) if loc else "value"
+    cause = ctx.get("error")
+    if isinstance(cause, ConfigValueError):
+        where = loc + tuple(cause.field.split(".")) if cause.field else loc
+        return ConfigProblem(_key_path(where, raw), cause.message, cause.fix)
+    message = f"{error['msg'].removeprefix('Value error, ')}, got {_shown(given)}"
+    fix = "correct the value"
+    if kind == "missing":
+        message, fix = f"the required key {name!r} is missing", _missing_fix(loc)
+    elif kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        message, fix = f"unknown key {name!r}", "remove it, or correct its spelling"
+        if len(loc) > 1 and name in ClusterConfig.model_fields:
+            # In TOML every key after a [table] header belongs to that table.
+            fix = f"{name} belongs at the top level: move it above the first [table] header"
+        elif parent is not None:
+            fix += "; " + choose_from(name, parent.model_fields)
+    elif kind in _BOUNDS:
+        phrase, fix_phrase = _BOUNDS[kind]
+        limit = _shown(next(iter(ctx.values()), ""))
+        message = f"must be {phrase} {limit}, got {_shown(given)}"
+        fix = f"use a value {fix_phrase} {limit}"
+    elif kind == "finite_number":
+        message = f"must be a finite number, got {_shown(given)}"
+        fix = "write an ordinary number: nan and inf are not allowed here"
+    elif kind in {"literal_error", "enum"}:
+        message = f"must be one of {ctx.get('expected')}, got {_shown(given)}"
+        fix = "use one of the values named"
+    elif kind == "string_pattern_mismatch":
+        message, fix = _pattern_problem(str(ctx.get("pattern")), name, given)
+    elif kind == "too_short":
+        table = ".".join(str(item) for item in loc if isinstance(item, str))
+        message = (
+            f"needs at least {ctx.get('min_length')} of them, "
+            f"has {ctx.get('actual_length') or 'none'}"
+        )
+        fix = (
+            f"add at least one [[{table}]] entry"
+            if _model_at(loc) is not None
+            else "give at least one value"
+        )
+    elif kind == "string_too_short":
+        message, fix = "must not be empty", "write a value between the quotes"
+    elif kind == "int_from_float":
+        message = f"must be a whole number, got {_shown(given)}"
+        fix = "write a whole number, without a decimal point"
+    elif kind.startswith(("float_", "int_")):
+        message = f"must be a number, got {_shown(given)}"
+        fix = "write a plain number without quotes or units (the unit is in the key's name)"
+    elif kind.startswith("bool_"):
+        message = f"must be true or false, got {_shown(given)}"
+        fix = "write true or false, without quotes"
+    elif kind == "string_type":
+        message = f"must be text, got {_shown(given)}"
+        fix = "put the value in double quotes"
+    elif kind in {"model_type", "model_attributes_type", "dict_type"}:
+        message = f"must be a table, got {_shown(given)}"
+        fix = f"write it as a [{name}] table or an inline table {{ key = value, ... }}"
+    elif kind == "list_type":
+        message = f"must be a list, got {_shown(given)}"
+        fix = "write a list in square brackets, or [[...]] entries for a list of tables"
     return ConfigProblem(_key_path(loc, raw), message, fix)
 
 
-def _duplicates(ids: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    return sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+#: Pydantic's bound errors: how the message and the fix phrase the limit.
+_BOUNDS: dict[str, tuple[str, str]] = {
+    "greater_than": ("greater than", "above"),
+    "greater_than_equal": ("at least", "of at least"),
+    "less_than": ("less than", "below"),
+    "less_than_equal": ("at most", "of at most"),
+}
 
 
-def _reference_problems(config: ClusterConfig) -> Iterable[ConfigProblem]:
-    """Cross-references that pydantic cannot check field by field."""
-    groups = {
-        "members": [m.id for m in config.members],
-        "tariffs": [t.id for t in config.tariffs],
-        "connection_points": [c.id for c in config.connection_points],
-        "assets": [a.id for a in config.assets.all()],
-    }
-    for name, ids in groups.items():
-        for dup in _duplicates(ids):
-            yield ConfigProblem(f"{name}(id={dup})", f"id {dup!r} is used twice",
-                                "give every entry its own id")  # fmt: skip
-    members = set(groups["members"])
-    tariffs = set(groups["tariffs"])
-    for i, cp in enumerate(config.connection_points):
-        key = f"connection_points[{i}](id={cp.id})"
-        if cp.member not in members:
-            yield ConfigProblem(f"{key}.member", f"no member has id {cp.member!r}",
-                                f"use one of the member ids: {', '.join(sorted(members))}")  # fmt: skip
-        if cp.tariff not in tariffs:
-            yield ConfigProblem(f"{key}.tariff", f"no tariff has id {cp.tariff!r}",
-                                f"use one of the tariff ids: {', '.join(sorted(tariffs))}")  # fmt: skip
-    points = set(groups["connection_points"])
-    heating = {d.id for d in config.assets.district_heating}
-    for field_name in Assets.model_fields:
-        for i, asset in enumerate(getattr(config.assets, field_name)):
-            key = f"assets.{field_name}[{i}](id={asset.id})"
-            if asset.connection_point not in points:
-                yield ConfigProblem(
-                    f"{key}.connection_point",
-                    f"no connection point has id {asset.connection_point!r}",
-                    "use the id of a [[connection_points]] entry",
-                )
-            for dup in _duplicates(p.id for p in asset.points):
-                yield ConfigProblem(f"{key}.points", f"point id {dup!r} is used twice",
-                                    "give every point of an asset its own id")  # fmt: skip
-            if isinstance(asset, WasteToEnergyCHP) and asset.district_heating is not None:
-                if asset.district_heating not in heating:
-                    yield ConfigProblem(
-                        f"{key}.district_heating",
-                        f"no district-heating network has id {asset.district_heating!r}",
-                        "use the id of an [[assets.district_heating]] entry or remove the key",
-                    )
-            if isinstance(asset, PublicBuilding):
-                for dup in _duplicates(z.id for z in asset.zones):
-                    yield ConfigProblem(f"{key}.zones", f"zone id {dup!r} is used twice",
-                                        "give every zone of a building its own id")  # fmt: skip
+# --- cross-references, checked on the raw TOML so they are reported with the rest ---
 
+
+def _entries(raw: Any, *keys: str) -> list[tuple[int, Mapping[str, Any]]]:
+    """The tables of the list at ``raw[keys[0]][keys[1]]...``, with their indices."""
+    node = raw
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    if not isinstance(node, list):
+        return []
+    return [(i, entry) for i, entry in enumerate(node) if isinstance(entry, Mapping)]
+
+
+def _ids(entries: list[tuple[int, Mapping[str, Any]]]) -> set[str]:
+    return {e["id"] for _, e in entries if isinstance(e.get("id"), str)}
+
+
+def _duplicate_problems(
+    keyed: Iterable[tuple[str, Mapping[str, Any]]], fix: str
+) -> Iterable[ConfigProblem]:
+    """A problem for every entry whose id an earlier entry already has."""
+    first: dict[str, str] = {}
+    for key, entry in keyed:
+        ident = entry.get("id")
+        if not isinstance(ident, str):
+            continue
+        if ident in first:
+            yield ConfigProblem(f"{key}.id", f"id {ident!r} is already used by {first[ident]}", fix)
+        else:
+            first[ident] = key
+
+
+def _reference_problem(
+    key: str, wanted: Any, known: set[str], what: str, table: str
+) -> ConfigProblem | None:
+    """A problem when ``wanted``, an id written in the file, is not among ``known`` ids."""
+    if not isinstance(wanted, str) or wanted in known:
+        return None
+    close = difflib.get_close_matches(wanted, sorted(known), n=1)
+    if not known:
+        fix = f"add a [[{table}]] entry with this id"
+    elif len(known) <= 8:
+        fix = f"use one of the {what} ids: {', '.join(sorted(known))}"
+    else:
+        fix = f"use the id of a [[{table}]] entry"
+    if close:
+        fix = f"did you mean {close[0]!r}? Otherwise {fix}"
+    return ConfigProblem(key, f"no {what} has id {wanted!r}", fix)
+
+
+def _reference_problems(raw: Mapping[str, Any]) -> Iterable[ConfigProblem]:
+    """Ids and references between entries, which pydantic cannot check field by field."""
+    path = functools.partial(_key_path, raw=raw)
+    members, tariffs, points = (_entries(raw, name) for name in _TOP_TABLES)
+    for name, entries in zip(_TOP_TABLES, (members, tariffs, points), strict=True):
+        yield from _duplicate_problems(
+            ((path((name, i)), e) for i, e in entries), "give every entry its own id"
+        )
+    assets = [
+        (field_name, i, e) for field_name in Assets.model_fields
+        for i, e in _entries(raw, "assets", field_name)
+    ]  # fmt: skip
+    yield from _duplicate_problems(
+        ((path(("assets", f, i)), e) for f, i, e in assets),
+        "give every asset its own id (all kinds of asset share one set of ids)",
+    )
+    member_ids, tariff_ids, point_ids = _ids(members), _ids(tariffs), _ids(points)
+    heating_ids = _ids(_entries(raw, "assets", "district_heating"))
+    # (key path, id written there, ids it may name, what they are, the table that holds them)
+    references: list[tuple[str, Any, set[str], str, str]] = []
+    for i, cp in points:
+        key = path(("connection_points", i))
+        references += [
+            (f"{key}.member", cp.get("member"), member_ids, "member", "members"),
+            (f"{key}.tariff", cp.get("tariff"), tariff_ids, "tariff", "tariffs"),
+        ]
+    for field_name, i, asset in assets:
+        key = path(("assets", field_name, i))
+        references.append((f"{key}.connection_point", asset.get("connection_point"), point_ids,
+                           "connection point", "connection_points"))  # fmt: skip
+        if field_name == "wte_chps":
+            references.append((f"{key}.district_heating", asset.get("district_heating"),
+                               heating_ids, "district-heating network",
+                               "assets.district_heating"))  # fmt: skip
+        for part, fix in (("points", "give every point of an asset its own id"),
+                          ("zones", "give every zone of a building its own id")):  # fmt: skip
+            yield from _duplicate_problems(
+                ((f"{key}.{part}[{j}]" + _id_label(e), e) for j, e in _entries(asset, part)), fix
+            )
+    for reference in references:
+        problem = _reference_problem(*reference)
+        if problem is not None:
+            yield problem
+
+
+def _id_label(entry: Mapping[str, Any]) -> str:
+    return f"(id={entry['id']})" if isinstance(entry.get("id"), str) else ""
+
+
+_TOP_TABLES = ("members", "tariffs", "connection_points")

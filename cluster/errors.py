@@ -33,7 +33,8 @@ class ConfigError(KlasterError):
     def __init__(self, path: str, problems: list[ConfigProblem]) -> None:
         self.path = path
         self.problems = problems
-        lines = [f"{path}: {len(problems)} problem(s) in the cluster configuration"]
+        count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        lines = [f"{path}: {count} in the cluster configuration"]
         lines += [f"  {p.key}: {p.message}\n    fix: {p.fix}" for p in problems]
         super().__init__("\n".join(lines))
 
@@ -53,6 +54,23 @@ class ConfigProblem:
 
     def __repr__(self) -> str:
         return f"ConfigProblem({self.key!r}, {self.message!r}, {self.fix!r})"
+
+
+class ConfigValueError(ValueError):
+    """A value the configuration model rejects, raised inside its validators.
+
+    Users never see it as such: the loader turns it into a :class:`ConfigProblem`.
+    ``field`` names the key the problem is about, relative to the object being
+    validated (dots for nested keys, e.g. ``"road.design_speed"``), so that the
+    key path points at that key rather than at the whole entry; ``fix`` says how
+    to put it right.
+    """
+
+    def __init__(self, message: str, *, fix: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.field = field
 
 
 class DataError(KlasterError):

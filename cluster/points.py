@@ -15,6 +15,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cluster.errors import ConfigValueError
+
 
 class PointKind(StrEnum):
     """What a point measures or commands; each kind has one unit and sign convention."""
@@ -112,17 +114,32 @@ class Point(BaseModel):
         for name in ("min_value", "max_value"):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number")
+                raise ConfigValueError(
+                    f"{name} must be a finite number, got {value}",
+                    fix=f"write a finite number in {self.unit}, or leave {name} out for no bound",
+                    field=name,
+                )
         if (
             self.min_value is not None
             and self.max_value is not None
             and self.min_value > self.max_value
         ):
-            raise ValueError(
-                f"min_value {self.min_value} is above max_value {self.max_value}; swap them"
+            raise ConfigValueError(
+                f"min_value {self.min_value} is above max_value {self.max_value}",
+                fix="swap min_value and max_value",
+                field="min_value",
             )
         if self.writable and (self.min_value is None or self.max_value is None):
-            raise ValueError("a writable point needs both min_value and max_value")
+            # A command klaster cannot check against a range is never sent, so
+            # a writable point without both bounds would be useless and unsafe.
+            missing = "min_value" if self.min_value is None else "max_value"
+            raise ConfigValueError(
+                "a writable point needs both min_value and max_value, "
+                "so that every command can be checked before it is sent",
+                fix=f"add min_value and max_value (in {self.unit}) to this point, "
+                "or set writable = false",
+                field=missing,
+            )
         return self
 
     def within_bounds(self, value: float) -> bool:

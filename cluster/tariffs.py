@@ -55,9 +55,7 @@ def block_power_kw(
         active &= frame["working"]
     elif block.days is DayType.NON_WORKING_DAYS:
         active &= ~frame["working"]
-    return pd.Series(
-        active.to_numpy() * block.power_kw, index=steps, name=block.name, dtype=float
-    )
+    return pd.Series(active.to_numpy() * block.power_kw, index=steps, name=block.name, dtype=float)
 
 
 def days_in_month(day: date) -> int:

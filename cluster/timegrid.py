@@ -32,15 +32,13 @@ def day_steps(day: date, zone: ZoneInfo, step_minutes: int = 15) -> pd.DatetimeI
     step_minutes
         Step length in minutes; must divide 60.
     """
-    if 60 % step_minutes:
-        raise ValueError(f"step_minutes must divide 60, got {step_minutes}")
+    if step_minutes <= 0 or 60 % step_minutes:
+        raise ValueError(f"step_minutes must be a positive divisor of 60, got {step_minutes}")
     start, end = day_bounds_utc(day, zone)
     return pd.date_range(start, end, freq=f"{step_minutes}min", inclusive="left", name="ts")
 
 
-def range_steps(
-    start: pd.Timestamp, end: pd.Timestamp, step_minutes: int = 15
-) -> pd.DatetimeIndex:
+def range_steps(start: pd.Timestamp, end: pd.Timestamp, step_minutes: int = 15) -> pd.DatetimeIndex:
     """UTC steps in ``[start, end)``; both ends must be timezone-aware."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")

@@ -1,0 +1,1 @@
+"""Forecasts of load, generation, prices and the other series the optimiser needs."""
