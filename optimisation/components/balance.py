@@ -1,0 +1,63 @@
+"""The cluster balance: what the connection points draw net is what the cluster buys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyomo.environ as pyo
+
+from optimisation.components.connection import ConnectionPointHandle
+from optimisation.components.purchasing import PurchasingHandle
+from optimisation.horizon import Horizon
+
+
+@dataclass(frozen=True)
+class ClusterBalanceHandle:
+    """The cluster balance.
+
+    Attributes
+    ----------
+    block
+        The Pyomo block ``model.cluster_balance``.
+    power_balance
+        The balance constraint per step; its dual is the cluster's marginal
+        price of power, PLN per kW and step.
+    """
+
+    block: Any
+    power_balance: Any
+
+
+def add_cluster_balance(
+    model: pyo.ConcreteModel,
+    horizon: Horizon,
+    connection_points: Mapping[str, ConnectionPointHandle],
+    purchasing: PurchasingHandle,
+) -> ClusterBalanceHandle:
+    r"""Add the cluster's power balance, as ``model.cluster_balance``.
+
+    For every step :math:`t`:
+
+    .. math::
+
+        \sum_{c} \left(p^{imp}_{c,t} - p^{exp}_{c,t}\right) = B_t + p^{buy}_t - p^{sell}_t
+
+    - :math:`p^{imp}_{c,t}, p^{exp}_{c,t}` import and export at connection
+      point :math:`c`, kW;
+    - :math:`B_t` power of the take-or-pay blocks, kW;
+    - :math:`p^{buy}_t, p^{sell}_t` day-ahead purchase and sale, kW.
+
+    Energy exported at one point and imported at another in the same step
+    nets out here: that is the cluster sharing local energy.
+    """
+    points = tuple(connection_points.values())
+    block = model.cluster_balance = pyo.Block()
+
+    def power_balance(b: Any, t: int) -> Any:
+        net_import = sum(cp.import_kw[t] - cp.export_kw[t] for cp in points)
+        return net_import == purchasing.block_kw[t] + purchasing.buy_kw[t] - purchasing.sell_kw[t]
+
+    block.power_balance = pyo.Constraint(horizon.step_set, rule=power_balance)
+    return ClusterBalanceHandle(block=block, power_balance=block.power_balance)

@@ -1,0 +1,190 @@
+"""The orchestrator: checks the inputs, then calls every component's builder in order.
+
+The model is a recipe. Each component adds its own Pyomo block and returns
+typed handles; assets meet at their connection point's bus through
+:class:`~optimisation.components.bus.Injection` records, connection points
+meet the joint purchase in the cluster balance, and the objective is the sum
+of every component's :class:`~optimisation.components.costs.CostTerm`. A new
+component is one more builder called here, one more field of
+:class:`ClusterModel`, and its injections and cost terms added to the lists.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+
+from optimisation.components.balance import ClusterBalanceHandle, add_cluster_balance
+from optimisation.components.battery import BatteryHandle, add_batteries
+from optimisation.components.bus import Injection
+from optimisation.components.connection import ConnectionPointHandle, add_connection_points
+from optimisation.components.costs import CostTerm
+from optimisation.components.fixed_generation import (
+    FixedGenerationHandle,
+    add_fixed_generation,
+)
+from optimisation.components.purchasing import PurchasingHandle, add_purchasing
+from optimisation.components.pv import PVPlantHandle, add_pv_plants
+from optimisation.errors import PlanningInputError
+from optimisation.horizon import Horizon, define_horizon
+from optimisation.inputs import PlanningInputs, check_inputs
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Choices about how the day is modelled (the data itself is in the inputs).
+
+    Attributes
+    ----------
+    battery_end_soc_pct
+        End-of-day state-of-charge floor per battery id, % of its capacity;
+        a battery not named must end at least at its initial state of charge.
+    """
+
+    battery_end_soc_pct: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """How large a model is: variables (of which binary) and constraints."""
+
+    n_variables: int
+    n_binaries: int
+    n_constraints: int
+
+
+@dataclass(frozen=True)
+class ClusterModel:
+    """A built model of one planned day, with handles on every component.
+
+    Attributes
+    ----------
+    model
+        The Pyomo model; each component is a block of it.
+    inputs, options
+        What it was built from.
+    horizon
+        Its steps and hours.
+    pv_plants, batteries, fixed_generation, connection_points
+        Handles by asset or connection point id.
+    purchasing, cluster_balance
+        The joint purchase and the cluster balance.
+    cost_terms
+        Every cost term; the objective is the sum of the optimised ones.
+    build_time_s
+        Wall time the checks and the build took, s.
+    """
+
+    model: pyo.ConcreteModel
+    inputs: PlanningInputs
+    options: ModelOptions
+    horizon: Horizon
+    pv_plants: Mapping[str, PVPlantHandle]
+    batteries: Mapping[str, BatteryHandle]
+    fixed_generation: Mapping[str, FixedGenerationHandle]
+    connection_points: Mapping[str, ConnectionPointHandle]
+    purchasing: PurchasingHandle
+    cluster_balance: ClusterBalanceHandle
+    cost_terms: tuple[CostTerm, ...]
+    build_time_s: float
+
+    @property
+    def objective(self) -> pyo.Objective:
+        """The objective: total cost of the planned steps, PLN."""
+        return self.model.total_cost_pln
+
+    def size(self) -> ModelSize:
+        """Count the active variables, binaries and constraints."""
+        variables = list(self.model.component_data_objects(pyo.Var, active=True))
+        constraints = self.model.component_data_objects(pyo.Constraint, active=True)
+        return ModelSize(
+            n_variables=len(variables),
+            n_binaries=sum(1 for v in variables if v.is_binary()),
+            n_constraints=sum(1 for _ in constraints),
+        )
+
+
+def check_options(inputs: PlanningInputs, options: ModelOptions) -> None:
+    """Check the options against the configuration.
+
+    Raises
+    ------
+    PlanningInputError
+        If an end-of-day target names an unknown battery or lies outside its
+        state-of-charge limits.
+    """
+    batteries = {b.id: b for b in inputs.config.assets.batteries}
+    for battery_id, target_pct in options.battery_end_soc_pct.items():
+        battery = batteries.get(battery_id)
+        if battery is None:
+            raise PlanningInputError(
+                f"an end-of-day state of charge is set for {battery_id!r}, "
+                "which is not a battery of the cluster",
+                fix=f"use one of the battery ids: {', '.join(sorted(batteries)) or '(none)'}",
+            )
+        if not battery.soc_min_pct <= target_pct <= battery.soc_max_pct:
+            raise PlanningInputError(
+                f"the end-of-day state of charge {target_pct} % set for battery {battery_id!r} "
+                f"lies outside its limits {battery.soc_min_pct}-{battery.soc_max_pct} %",
+                fix="set a target between soc_min_pct and soc_max_pct",
+            )
+
+
+def build_model(inputs: PlanningInputs, options: ModelOptions | None = None) -> ClusterModel:
+    """Check the inputs and build the day's MILP.
+
+    Parameters
+    ----------
+    inputs
+        Configuration, steps, forecasts (kW) and day-ahead prices (PLN/MWh).
+    options
+        Modelling choices; the defaults when ``None``.
+
+    Raises
+    ------
+    PlanningInputError
+        If the inputs or options cannot be planned with (see :func:`check_inputs`).
+    """
+    started = time.perf_counter()
+    options = options or ModelOptions()
+    check_inputs(inputs)
+    check_options(inputs, options)
+
+    model = pyo.ConcreteModel(name=f"klaster {inputs.day.isoformat()}")
+    horizon = define_horizon(model, inputs)
+    pv_plants = add_pv_plants(model, horizon, inputs)
+    batteries = add_batteries(model, horizon, inputs, options.battery_end_soc_pct)
+    fixed_generation = add_fixed_generation(model, horizon, inputs)
+    injections: list[Injection] = [
+        *(h.injection for h in pv_plants.values()),
+        *(h.injection for h in batteries.values()),
+        *(h.injection for h in fixed_generation.values()),
+    ]
+    connection_points = add_connection_points(model, horizon, inputs, injections)
+    purchasing = add_purchasing(model, horizon, inputs)
+    cluster_balance = add_cluster_balance(model, horizon, connection_points, purchasing)
+
+    cost_terms = (
+        *purchasing.cost_terms,
+        *(term for cp in connection_points.values() for term in cp.cost_terms),
+    )
+    model.total_cost_pln = pyo.Objective(
+        expr=sum(term.expression for term in cost_terms if term.optimised), sense=pyo.minimize
+    )
+    return ClusterModel(
+        model=model,
+        inputs=inputs,
+        options=options,
+        horizon=horizon,
+        pv_plants=pv_plants,
+        batteries=batteries,
+        fixed_generation=fixed_generation,
+        connection_points=connection_points,
+        purchasing=purchasing,
+        cluster_balance=cluster_balance,
+        cost_terms=cost_terms,
+        build_time_s=time.perf_counter() - started,
+    )
