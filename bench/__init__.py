@@ -1,0 +1,1 @@
+"""Benchmarks: each module's ``run()`` measures and prints a table; nothing here fails a build."""

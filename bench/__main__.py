@@ -1,0 +1,18 @@
+"""Run every benchmark in turn: ``python -m bench [name ...]``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("schedule_bench", "store_bench")
+
+
+def main(names: list[str]) -> None:
+    for name in names or BENCHMARKS:
+        module = importlib.import_module(f"bench.{name}")
+        module.run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

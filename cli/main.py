@@ -1,0 +1,181 @@
+"""The ``klaster`` command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+import cluster
+from adapters.sqlite_store import default_data_dir
+from cli.render import config_summary, print_schedule_run
+from cluster.config import demo_config_text, load_config
+from cluster.errors import KlasterError
+from optimisation.solve import SolveOptions
+
+app = typer.Typer(
+    name="klaster",
+    help="Plan and run a municipal energy cluster and its public buildings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+config_app = typer.Typer(help="Check and show cluster configurations.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+console = Console()
+errors = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn klaster's own errors into a message and an exit code, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except KlasterError as exc:
+            errors.print(f"error: {exc}", style="red", highlight=False, markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            errors.print("interrupted", style="red")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"klaster {cluster.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Plan and run a municipal energy cluster and its public buildings."""
+
+
+CONFIG_HELP = "Cluster TOML file; the built-in demo cluster if left out."
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help=CONFIG_HELP),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="KLASTER_DATA_DIR",
+        help="Folder of the store (SQLite); default ~/.local/share/klaster.",
+    ),
+]
+
+
+def _parse_day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a day; write it as YYYY-MM-DD") from None
+
+
+@contextmanager
+def _history_progress() -> Iterator[Callable[[int, int], None]]:
+    progress = Progress(
+        TextColumn("writing history to the store"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} days"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    )
+    task = progress.add_task("history", total=None)
+
+    def update(done: int, total: int) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        progress.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        progress.stop()
+
+
+@app.command()
+@user_errors
+def schedule(
+    config: ConfigOption = None,
+    day: Annotated[
+        str | None, typer.Option(help="Local day to plan, YYYY-MM-DD; tomorrow if left out.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder; out/schedule-DAY if left out."),
+    ] = None,
+    data_dir: DataDirOption = None,
+    synthetic_history: Annotated[
+        bool,
+        typer.Option(help="Plan on generated history where the store has none (the demo always)."),
+    ] = False,
+    history_days: Annotated[
+        int,
+        typer.Option(min=28, help="Days of synthetic history kept before the day planned."),
+    ] = 400,
+    mip_gap: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Relative MIP gap at which HiGHS may stop.")
+    ] = 1e-4,
+    time_limit: Annotated[float, typer.Option(min=0.1, help="Solver time limit, seconds.")] = 60.0,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Solver threads; HiGHS decides if left out.")
+    ] = None,
+) -> None:
+    """Plan a day for the cluster: forecasts, then the MILP, then the schedule and its plot."""
+    from cli.pipeline import run_schedule
+
+    options = SolveOptions(mip_rel_gap=mip_gap, time_limit_s=time_limit, threads=threads)
+    with _history_progress() as progress:
+        run = run_schedule(
+            config_path=config,
+            day=_parse_day(day),
+            out_dir=out,
+            data_dir=data_dir or default_data_dir(),
+            synthetic_history=synthetic_history,
+            options=options,
+            history_days=history_days,
+            on_history_progress=progress,
+        )
+    print_schedule_run(console, run)
+
+
+@config_app.command("check")
+@user_errors
+def config_check(
+    path: Annotated[Path | None, typer.Argument(help=CONFIG_HELP)] = None,
+) -> None:
+    """Validate a cluster configuration and print what it holds."""
+    loaded = load_config(path)
+    source = str(path) if path else "built-in demo cluster"
+    console.print(config_summary(loaded, source))
+    console.print(f"[green]{source}: configuration is valid[/green]")
+
+
+@config_app.command("demo")
+def config_demo() -> None:
+    """Print the built-in demo cluster's TOML, a starting point for your own."""
+    typer.echo(demo_config_text(), nl=False)
