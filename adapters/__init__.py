@@ -1,0 +1,1 @@
+"""The edges that touch the world: devices, files of measured data, databases."""

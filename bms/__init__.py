@@ -1,0 +1,1 @@
+"""Building management: setpoint policies, checks, fault rules and write safety."""
