@@ -70,5 +70,3 @@ class DayType(StrEnum):
     WORKING_DAYS = "working_days"
     NON_WORKING_DAYS = "non_working_days"
 
-
-# --- cluster, members, tariffs, connection points ---------------------------------
