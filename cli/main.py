@@ -179,3 +179,6 @@ def config_check(
 def config_demo() -> None:
     """Print the built-in demo cluster's TOML, a starting point for your own."""
     typer.echo(demo_config_text(), nl=False)
+
+
+# --- sub-commands defined in their own modules ---------------------------------------
