@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 import cluster
 from adapters.sqlite_store import default_data_dir
+from cli.common import CONFIG_HELP, ConfigOption, DataDirOption, console, errors, user_errors
 from cli.render import config_summary, print_schedule_run
 from cluster.config import demo_config_text, load_config
-from cluster.errors import KlasterError
 from optimisation.solve import SolveOptions
 
 app = typer.Typer(
@@ -29,29 +27,6 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check and show cluster configurations.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-
-console = Console()
-errors = Console(stderr=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def user_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn klaster's own errors into a message and an exit code, never a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except KlasterError as exc:
-            errors.print(f"error: {exc}", style="red", highlight=False, markup=False)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            errors.print("interrupted", style="red")
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def _version(value: bool) -> None:
@@ -68,21 +43,6 @@ def main(
     ] = False,
 ) -> None:
     """Plan and run a municipal energy cluster and its public buildings."""
-
-
-CONFIG_HELP = "Cluster TOML file; the built-in demo cluster if left out."
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help=CONFIG_HELP),
-]
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="KLASTER_DATA_DIR",
-        help="Folder of the store (SQLite); default ~/.local/share/klaster.",
-    ),
-]
 
 
 def _parse_day(text: str | None) -> date | None:
