@@ -76,8 +76,24 @@ class DeviceEndpoint(BaseModel):
         return self
 
     def klaster_point_id(self, device_point_id: str) -> str:
-        """The klaster point id (``owner/point``) a device point's readings are stored under."""
-        return self.point_aliases.get(device_point_id, f"{self.owner}/{device_point_id}")
+        """The klaster point id a device point's readings are stored under.
+
+        An alias wins. Otherwise the point belongs to the owner, and the dots
+        that devices use inside point ids become klaster's slashes: a BACnet
+        zone point ``z1.setpoint`` of building ``bldg-a`` is ``bldg-a/z1/setpoint``.
+        """
+        alias = self.point_aliases.get(device_point_id)
+        return alias or f"{self.owner}/{device_point_id.replace('.', '/')}"
+
+    def device_point_id(self, klaster_point_id: str) -> str | None:
+        """The inverse of :meth:`klaster_point_id`; None when this device does not serve it."""
+        for device_point, aliased in self.point_aliases.items():
+            if aliased == klaster_point_id:
+                return device_point
+        owner, slash, rest = klaster_point_id.partition("/")
+        if not slash or owner != self.owner:
+            return None
+        return rest.replace("/", ".")
 
 
 class SiteDevices(BaseModel):

@@ -142,3 +142,14 @@ def config_demo() -> None:
 
 
 # --- sub-commands defined in their own modules ---------------------------------------
+from cli.poll import poll  # noqa: E402
+
+app.command()(poll)
+
+from cli.dispatch import dispatch  # noqa: E402
+
+app.command()(dispatch)
+
+from cli.rig import rig_app  # noqa: E402
+
+app.add_typer(rig_app, name="rig")
