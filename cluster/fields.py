@@ -69,4 +69,3 @@ class DayType(StrEnum):
     ALL = "all"
     WORKING_DAYS = "working_days"
     NON_WORKING_DAYS = "non_working_days"
-
