@@ -13,7 +13,7 @@ from rich.console import Console
 from cluster.errors import KlasterError
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -39,7 +39,7 @@ def test_cabinet_aliases_map_circuit_blocks_to_circuits_in_config_order() -> Non
     assert endpoint.klaster_point_id("circuit01.dim_level") == "light-a/dim_level"
     assert endpoint.klaster_point_id("circuit03.traffic_count") == "light-c/traffic_count"
     # Blocks without a circuit, and cabinet-wide points, stay with the cabinet.
-    assert endpoint.klaster_point_id("circuit04.power") == "cp-light/circuit04.power"
+    assert endpoint.klaster_point_id("circuit04.power") == "cp-light/circuit04/power"
     assert endpoint.klaster_point_id("cabinet_alarms") == "cp-light/cabinet_alarms"
 
 
