@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 
 from cluster.errors import KlasterError
 
@@ -45,3 +47,18 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def show_adapter_log(level: int = logging.WARNING) -> None:
+    """Show the adapters' log (device failures, refused points, rig faults) on stderr.
+
+    The adapters fold the protocol libraries' errors into their own and report
+    them; the libraries' own logs (frame dumps, tracebacks of bad frames) would
+    only repeat them, so those are silenced.
+    """
+    for library in ("pymodbus", "bacpypes3"):
+        logging.getLogger(library).setLevel(logging.CRITICAL)
+    logger = logging.getLogger("adapters")
+    logger.setLevel(level)
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        logger.addHandler(RichHandler(console=errors, show_path=False, markup=False))

@@ -19,7 +19,14 @@ from adapters.dispatch import Dispatcher
 from adapters.site import load_site_devices
 from adapters.sqlite_store import SqliteStore, default_data_dir
 from bms.safety import WritePolicy, load_write_policy
-from cli.common import ConfigOption, DataDirOption, console, errors, user_errors
+from cli.common import (
+    ConfigOption,
+    DataDirOption,
+    console,
+    errors,
+    show_adapter_log,
+    user_errors,
+)
 from cluster.commands import dispatch_steps
 from cluster.config import ClusterConfig, load_config
 from cluster.errors import DataError, KlasterError
@@ -154,6 +161,8 @@ def _run(
     def on_hold(seconds: float) -> None:
         if seconds > 0:
             console.print(f"holding the commands for {seconds:.0f} s; Ctrl-C releases them")
+
+    show_adapter_log()
 
     async def main() -> list[AuditEntry]:
         loop = asyncio.get_running_loop()

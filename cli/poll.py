@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.logging import RichHandler
 from rich.table import Table
 
 from adapters.clients import ClientSettings, DeviceClientFactory
 from adapters.poller import DeviceStatus, Poller, PollerSettings, SweepResult
 from adapters.site import DeviceEndpoint, load_site_devices
 from adapters.sqlite_store import SqliteStore, default_data_dir
-from cli.common import ConfigOption, DataDirOption, console, errors, user_errors
+from cli.common import ConfigOption, DataDirOption, console, errors, show_adapter_log, user_errors
 from cluster.config import load_config
 from cluster.errors import KlasterError
 
@@ -95,7 +94,7 @@ def poll(
     settings = PollerSettings(
         concurrency=concurrency, batch_size=batch_size, flush_interval_s=flush_every
     )
-    _log_to_stderr(logging.ERROR if once else logging.WARNING)
+    show_adapter_log(logging.ERROR if once else logging.WARNING)
     with SqliteStore.open(folder) as store:
         poller = Poller(endpoints, store, factory, settings)
         if once:
@@ -216,13 +215,3 @@ def _failure_line(device_id: str, stale_points: int, status: DeviceStatus) -> st
         f"FAILED  {device_id}: {status.last_error} ({stale_points} points stored STALE; "
         f"retry in {status.backoff_s:g} s)"
     )
-
-
-def _log_to_stderr(level: int) -> None:
-    """Show the adapters' log (device failures, refused points) on stderr."""
-    # The adapters fold pymodbus' errors into their own and report them; its log would repeat them.
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    logger = logging.getLogger("adapters")
-    logger.setLevel(level)
-    if not any(isinstance(h, RichHandler) for h in logger.handlers):
-        logger.addHandler(RichHandler(console=errors, show_path=False, markup=False))

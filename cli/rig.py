@@ -12,7 +12,7 @@ from rich.table import Table
 from adapters.rig.control import devices_file, info_file, send, stop_rig
 from adapters.rig.faults import BACNET_FAULTS, CLEAR, MODBUS_FAULTS
 from adapters.sqlite_store import default_data_dir
-from cli.common import ConfigOption, DataDirOption, console, user_errors
+from cli.common import ConfigOption, DataDirOption, console, show_adapter_log, user_errors
 
 if TYPE_CHECKING:
     from adapters.rig.control import RigInfo
@@ -78,6 +78,7 @@ def up(
     from cluster.config import load_config
 
     cluster = load_config(config)
+    show_adapter_log()
     options = RigOptions(
         start=_parse_start(start, cluster.cluster.zone),
         speed=speed,
