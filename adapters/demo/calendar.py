@@ -1,4 +1,8 @@
-"""The local calendar of each step: clock hour, day type, public holidays and school breaks."""
+"""The local calendar of each step: clock hour, day type, public holidays and school breaks.
+
+The school-break rule itself lives in :mod:`cluster.calendar`, which forecasting
+shares; this module lays it and the rest out as arrays for the generators.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from adapters.demo.noise import FloatArray, IntArray
+from cluster.calendar import school_break
 from cluster.tariffs import working_days
 
 BoolArray = NDArray[np.bool_]
@@ -20,61 +25,6 @@ _SECONDS_PER_DAY = 86_400
 _EPOCH = date(1970, 1, 1)
 # 1970-01-01 was a Thursday; with Monday = 0 its weekday is 3.
 _EPOCH_WEEKDAY = 3
-
-
-def easter_sunday(year: int) -> date:
-    """Western Easter Sunday of a Gregorian year (the anonymous Gregorian computus)."""
-    golden = year % 19
-    century, year_of_century = divmod(year, 100)
-    leap_century, century_rest = divmod(century, 4)
-    moon_correction = (century + 8) // 25
-    solar_correction = (century - moon_correction + 1) // 3
-    epact = (19 * golden + century - leap_century - solar_correction + 15) % 30
-    leap_year_of_century, year_rest = divmod(year_of_century, 4)
-    weekday_offset = (32 + 2 * century_rest + 2 * leap_year_of_century - epact - year_rest) % 7
-    correction = (golden + 11 * epact + 22 * weekday_offset) // 451
-    month, day = divmod(epact + weekday_offset - 7 * correction + 114, 31)
-    return date(year, month, day + 1)
-
-
-def _monday_on_or_after(day: date) -> date:
-    return day + timedelta(days=(7 - day.weekday()) % 7)
-
-
-def school_break(day: date) -> bool:
-    """Whether a local day falls in a school break of the Świętokrzyskie voivodeship.
-
-    The breaks follow the Polish school-year rules:
-
-    - winter break (*ferie zimowe*): two weeks from the third Monday of
-      January. The ministry rotates the voivodeships' slots from year to year;
-      this slot is Świętokrzyskie's in 2025 and 2026, and is used for every year;
-    - spring break: Maundy Thursday to Easter Tuesday;
-    - summer break: from the Saturday after the Friday following 20 June up to
-      the day before the school year starts on 1 September (or on the Monday
-      after it when 1 September is a Friday, Saturday or Sunday);
-    - Christmas break: 23-31 December.
-
-    Public holidays and weekends inside or outside a break are a separate
-    matter: this says only whether the day is in a break.
-    """
-    year = day.year
-    winter_start = _monday_on_or_after(date(year, 1, 15))
-    if winter_start <= day < winter_start + timedelta(days=14):
-        return True
-    easter = easter_sunday(year)
-    if easter - timedelta(days=3) <= day <= easter + timedelta(days=2):
-        return True
-    last_lesson = date(year, 6, 21) + timedelta(days=(4 - date(year, 6, 21).weekday()) % 7)
-    first_of_september = date(year, 9, 1)
-    school_start = (
-        first_of_september
-        if first_of_september.weekday() < 4
-        else _monday_on_or_after(first_of_september)
-    )
-    if last_lesson < day < school_start:
-        return True
-    return day >= date(year, 12, 23)
 
 
 @dataclass(frozen=True)
