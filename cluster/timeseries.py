@@ -38,6 +38,9 @@ class SeriesId:
     CLOUD_PCT = "weather/cloud_pct"
     GHI_W_M2 = "weather/ghi_w_m2"
     DAY_AHEAD_PRICE = "market/day_ahead_pln_per_mwh"
+    #: Fraction (0-1) of each step in which street lamps must burn: dusk to dawn,
+    #: earlier and later under heavy cloud or fog. One series for the whole area.
+    LAMPS_ON_FRACTION = "lighting/lamps_on_fraction"
 
     @staticmethod
     def load(connection_point_id: str) -> str:
