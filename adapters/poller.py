@@ -32,16 +32,17 @@ import asyncio
 import copy
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from bacpypes3.apdu import ErrorRejectAbortNack
 
 from adapters.clients import DeviceClientFactory, PolledDevice, klaster_point
-from adapters.device import PointReading
+from adapters.device import DeviceClient, PointReading
 from adapters.errors import AdapterError
-from adapters.reading_batches import ReadingBatcher, StoreCounts
+from adapters.reading_batches import ColumnReader, ReadingBatcher, ReadingColumns, StoreCounts
 from adapters.site import DeviceEndpoint
 from cluster.timeseries import Quality, SeriesId, TimeSeriesStore
 
@@ -119,7 +120,8 @@ class DevicePoll:
 
     device_id: str
     ts: datetime
-    readings: tuple[PointReading, ...]
+    #: The readings, column by column.
+    columns: ReadingColumns
     error: str
     duration_s: float
 
@@ -127,6 +129,11 @@ class DevicePoll:
     def ok(self) -> bool:
         """True when the device answered."""
         return not self.error
+
+    @cached_property
+    def readings(self) -> tuple[PointReading, ...]:
+        """The readings as objects, made on first use (a sweep stores them without)."""
+        return tuple(self.columns.readings())
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,8 @@ class _Device:
     points: dict[str, str]
     #: Device point id → series id, built once per point.
     series: dict[str, str]
+    #: Reads every point of the device.
+    read: Callable[[], Awaitable[ReadingColumns]]
     needs_connect: bool = True
 
 
@@ -190,6 +199,7 @@ class Poller:
                 ),
                 dict(polled.points),
                 {},
+                _column_reader(polled.client),
             )
             for polled in clients.build_all(endpoints)
         ]
@@ -261,9 +271,24 @@ class Poller:
         """
         await self.start()
         began = time.perf_counter()
-        polls = await asyncio.gather(*(self._poll(device) for device in self._devices))
+        polls = await self._poll_all()
         self.flush()
-        return SweepResult(tuple(polls), self.statuses(), time.perf_counter() - began)
+        return SweepResult(polls, self.statuses(), time.perf_counter() - began)
+
+    async def _poll_all(self) -> tuple[DevicePoll, ...]:
+        """Poll every device once, in endpoint order, ``concurrency`` at a time."""
+        polls: list[DevicePoll | None] = [None] * len(self._devices)
+        # One task per concurrent poll rather than per device: the tasks take the
+        # devices in turn, so a large site costs no task and no semaphore wait per device.
+        queue = iter(enumerate(self._devices))
+
+        async def take_turns() -> None:
+            for position, device in queue:
+                polls[position] = await self._poll(device)
+
+        workers = min(self.settings.concurrency, len(self._devices))
+        await asyncio.gather(*(take_turns() for _ in range(workers)))
+        return tuple(poll for poll in polls if poll is not None)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every device on its schedule until ``stop`` is set, then write all and close.
@@ -313,13 +338,13 @@ class Poller:
             began = time.perf_counter()
             now = datetime.now(UTC)
             error = ""
-            readings: list[PointReading] = []
+            readings = _NO_READINGS
             try:
                 async with asyncio.timeout(self.settings.poll_timeout_s):
                     if device.needs_connect:
                         await device.polled.client.connect()
                         device.needs_connect = False
-                    readings = await device.polled.client.read_points()
+                    readings = await device.read()
             except TimeoutError:
                 error = f"no complete answer within {self.settings.poll_timeout_s:g} s"
             except AdapterError as exc:
@@ -335,21 +360,23 @@ class Poller:
         if error:
             readings = self._stale(device, ts)
         good = self._batches.add(
-            readings, int(ts.timestamp()), device.series, lambda r: self._new_series(device, r)
+            readings,
+            int(ts.timestamp()),
+            device.series,
+            lambda point_id, unit: self._new_series(device, point_id, unit),
         )
         if error:
             self._failed(device, now, error)
         else:
             self._answered(device, now, len(readings), good)
-        return DevicePoll(device.status.device_id, ts, tuple(readings), error, duration_s)
+        return DevicePoll(device.status.device_id, ts, readings, error, duration_s)
 
     @staticmethod
-    def _stale(device: _Device, ts: datetime) -> list[PointReading]:
+    def _stale(device: _Device, ts: datetime) -> ReadingColumns:
         # The error itself is in the DevicePoll and the status, once per device.
-        return [
-            PointReading(point_id, None, unit, Quality.STALE, ts, "device did not answer")
-            for point_id, unit in device.points.items()
-        ]
+        return ReadingColumns.without_value(
+            list(device.points), list(device.points.values()), Quality.STALE, ts, _NO_ANSWER
+        )
 
     def _failed(self, device: _Device, now: datetime, error: str) -> None:
         status = device.status
@@ -392,16 +419,31 @@ class Poller:
 
     # --- storing ------------------------------------------------------------------
 
-    def _new_series(self, device: _Device, reading: PointReading) -> str:
+    def _new_series(self, device: _Device, point_id: str, unit: str) -> str:
         """The series id of a point seen for the first time; the point is known from now on."""
-        series_id = SeriesId.point(*klaster_point(device.polled.endpoint, reading.point_id))
-        device.series[reading.point_id] = series_id
-        device.points.setdefault(reading.point_id, reading.unit)
+        series_id = SeriesId.point(*klaster_point(device.polled.endpoint, point_id))
+        device.series[point_id] = series_id
+        device.points.setdefault(point_id, unit)
         return series_id
 
     def flush(self) -> None:
         """Write everything queued now, ``batch_size`` readings per transaction."""
         self._batches.flush()
+
+
+_NO_READINGS = ReadingColumns((), (), (), (), (), ())
+_NO_ANSWER = "device did not answer"
+
+
+def _column_reader(client: DeviceClient) -> Callable[[], Awaitable[ReadingColumns]]:
+    """How to read a client's points as columns: straight, or from its readings."""
+    if isinstance(client, ColumnReader):
+        return client.read_columns
+
+    async def read_as_columns() -> ReadingColumns:
+        return ReadingColumns.of(await client.read_points())
+
+    return read_as_columns
 
 
 async def _stopped_within(stop: asyncio.Event, delay_s: float) -> bool:

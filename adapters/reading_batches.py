@@ -1,8 +1,11 @@
-"""Readings on their way to the store: queued, then written in batches.
+"""Readings on their way to the store: column by column, queued, then written in batches.
 
-The poller hands over each poll's readings; :class:`ReadingBatcher` keeps
-them column by column (no object per reading) and writes ``batch_size`` of
-them per store transaction. What a batch holds:
+A poll's readings travel as :class:`ReadingColumns` (a list per field, no
+object per reading); a client that can read straight into them is a
+:class:`ColumnReader`, and :meth:`ReadingColumns.readings` makes the
+:class:`~adapters.device.PointReading` objects only when someone asks.
+The poller hands each poll's columns to :class:`ReadingBatcher`, which queues
+them and writes ``batch_size`` readings per store transaction. What a batch holds:
 
 * value NaN whenever the quality is not GOOD (a value is never passed on
   with a bad quality), quality as its integer code;
@@ -20,6 +23,9 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import repeat
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -29,6 +35,115 @@ from cluster.errors import KlasterError
 from cluster.timeseries import Quality, TimeSeriesStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadingColumns:
+    """One poll's readings of one device, column by column: row ``i`` is one point.
+
+    Every column has one entry per point; as in a
+    :class:`~adapters.device.PointReading`, a value is None whenever its
+    quality is not GOOD. The columns are read-only: they may be shared with the
+    client that made them.
+    """
+
+    point_ids: Sequence[str]
+    values: Sequence[float | None]
+    units: Sequence[str]
+    qualities: Sequence[Quality]
+    details: Sequence[str]
+    #: When each point was read (UTC).
+    ts: Sequence[datetime]
+
+    def __len__(self) -> int:
+        """Points read."""
+        return len(self.point_ids)
+
+    def readings(self) -> list[PointReading]:
+        """One :class:`~adapters.device.PointReading` per row, in row order."""
+        return list(
+            map(
+                PointReading,
+                self.point_ids,
+                self.values,
+                self.units,
+                self.qualities,
+                self.ts,
+                self.details,
+            )
+        )
+
+    @classmethod
+    def of(cls, readings: Sequence[PointReading]) -> ReadingColumns:
+        """The columns of readings a client gave as objects."""
+        return cls(
+            [r.point_id for r in readings],
+            [r.value for r in readings],
+            [r.unit for r in readings],
+            [r.quality for r in readings],
+            [r.detail for r in readings],
+            [r.ts for r in readings],
+        )
+
+    @classmethod
+    def without_value(
+        cls,
+        point_ids: Sequence[str],
+        units: Sequence[str],
+        quality: Quality,
+        ts: datetime,
+        detail: str,
+    ) -> ReadingColumns:
+        """Points that all have no value, for one reason (say, MISSING or STALE)."""
+        count = len(point_ids)
+        return cls(
+            point_ids=list(point_ids),
+            values=[None] * count,
+            units=list(units),
+            qualities=[quality] * count,
+            details=[detail] * count,
+            ts=[ts] * count,
+        )
+
+    @classmethod
+    def join(cls, parts: Sequence[ReadingColumns]) -> ReadingColumns:
+        """The rows of every part, part after part."""
+        if len(parts) == 1:
+            return parts[0]
+        point_ids: list[str] = []
+        values: list[float | None] = []
+        units: list[str] = []
+        qualities: list[Quality] = []
+        details: list[str] = []
+        ts: list[datetime] = []
+        for part in parts:
+            point_ids += part.point_ids
+            values += part.values
+            units += part.units
+            qualities += part.qualities
+            details += part.details
+            ts += part.ts
+        return cls(point_ids, values, units, qualities, details, ts)
+
+    def pick(self, rows: Sequence[int]) -> ReadingColumns:
+        """These rows, in this order."""
+        return ReadingColumns(
+            [self.point_ids[i] for i in rows],
+            [self.values[i] for i in rows],
+            [self.units[i] for i in rows],
+            [self.qualities[i] for i in rows],
+            [self.details[i] for i in rows],
+            [self.ts[i] for i in rows],
+        )
+
+
+@runtime_checkable
+class ColumnReader(Protocol):
+    """A device client that reads every mapped point straight into columns."""
+
+    async def read_columns(self) -> ReadingColumns:
+        """Read every mapped point; as ``read_points``, without an object per point."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -75,10 +190,10 @@ class ReadingBatcher:
 
     def add(
         self,
-        readings: Sequence[PointReading],
+        readings: ReadingColumns,
         ts_s: int,
         series_ids: Mapping[str, str],
-        new_series: Callable[[PointReading], str],
+        new_series: Callable[[str, str], str],
     ) -> int:
         """Queue one poll's readings, writing every batch that fills up.
 
@@ -91,30 +206,34 @@ class ReadingBatcher:
         series_ids
             Point id → series id of the points seen before.
         new_series
-            Gives the series id of a reading whose point is not in ``series_ids``.
+            Gives the series id of a point (id, unit) that is not in ``series_ids``.
 
         Returns
         -------
         int
             How many of the readings are GOOD.
         """
+        point_ids = readings.point_ids
+        known = list(map(series_ids.get, point_ids))
+        series: list[str] = [
+            series_id or new_series(point_id, unit)
+            for series_id, point_id, unit in zip(known, point_ids, readings.units, strict=True)
+        ]
         good_quality = Quality.GOOD
         good = 0
-        # One pass with the appends bound once: this runs for every reading of every poll.
-        add_series, add_ts, add_value = self._series.append, self._ts_s.append, self._values.append
-        add_unit, add_quality = self._units.append, self._quality.append
-        for reading in readings:
-            add_series(series_ids.get(reading.point_id) or new_series(reading))
-            value = reading.value
-            if reading.quality is good_quality and value is not None:
+        # One pass with the append bound once: this runs for every reading of every poll.
+        add_value = self._values.append
+        for value, quality in zip(readings.values, readings.qualities, strict=True):
+            if quality is good_quality and value is not None:
                 good += 1
                 add_value(float(value))
             else:
                 add_value(math.nan)
-            add_ts(ts_s)
-            add_unit(reading.unit)
-            add_quality(int(reading.quality))
-        self._queued += len(readings)
+        self._series += series
+        self._ts_s += repeat(ts_s, len(series))
+        self._units += readings.units
+        self._quality += map(int, readings.qualities)
+        self._queued += len(series)
         while len(self._series) >= self.batch_size:
             self._write(self._take(self.batch_size))
         return good

@@ -82,6 +82,12 @@ class SqliteStore:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._connection: sqlite3.Connection | None = connection
         self.path = path
+        # Integer id and unit by series name, of committed series rows. A series row is
+        # never changed or deleted once committed, so an entry stays right for the
+        # life of the file; a name not in it is looked up in the file (another
+        # process may have added it since).
+        self._series_ids: dict[str, int] = {}
+        self._series_units: dict[str, str] = {}
 
     @classmethod
     def open(
@@ -170,7 +176,7 @@ class SqliteStore:
         if batch.ts_s.size == 0:
             return 0
         with self._write_transaction("write readings") as connection:
-            ids_by_code = self._series_ids_for_write(
+            ids_by_code, added = self._series_ids_for_write(
                 connection, batch.series_names, batch.series_units
             )
             series_ids = ids_by_code[batch.series_codes]
@@ -188,7 +194,11 @@ class SqliteStore:
                         strict=True,
                     ),
                 )
-            return connection.total_changes - changes_before
+            changed = connection.total_changes - changes_before
+        # Committed now: the series this write added may be remembered (not before,
+        # as a rolled-back write leaves no series behind).
+        self._remember_series(added)
+        return changed
 
     def read_series(
         self, series_ids: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
@@ -202,7 +212,7 @@ class SqliteStore:
         start_s, end_s = epoch_second_bounds(start, end)
         columns: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
         with self._reading("read series") as connection:
-            known = self._series_rows(connection, series_ids)
+            known = self._known_series(connection, series_ids)
             for name in dict.fromkeys(series_ids):
                 if name not in known:
                     continue
@@ -235,7 +245,7 @@ class SqliteStore:
         units: list[str] = []
         tables: list[npt.NDArray[np.float64]] = []
         with self._reading("read readings") as connection:
-            known = self._series_rows(connection, series_ids)
+            known = self._known_series(connection, series_ids)
             for name in dict.fromkeys(series_ids):
                 if name not in known:
                     continue
@@ -410,7 +420,7 @@ class SqliteStore:
     def _series_rows(
         connection: sqlite3.Connection, names: Sequence[str]
     ) -> dict[str, tuple[int, str]]:
-        """Integer id and unit of each stored series among ``names``."""
+        """Integer id and unit of each series among ``names``, as this transaction sees them."""
         rows: dict[str, tuple[int, str]] = {}
         distinct = list(dict.fromkeys(names))
         for begin in range(0, len(distinct), _NAMES_PER_STATEMENT):
@@ -422,24 +432,64 @@ class SqliteStore:
                 rows[name] = (series_id, unit)
         return rows
 
+    def _remember_series(self, rows: dict[str, tuple[int, str]]) -> None:
+        """Keep the id and unit of committed series rows for later writes and reads."""
+        for name, (series_id, unit) in rows.items():
+            self._series_ids[name] = series_id
+            self._series_units[name] = unit
+
+    def _known_series(
+        self, connection: sqlite3.Connection, names: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
+        """Integer id and unit of each committed series among ``names``.
+
+        Call it before the transaction writes any series, so that every row it
+        finds in the file is committed and may be remembered.
+        """
+        ids, units = self._series_ids, self._series_units
+        if missing := [name for name in names if name not in ids]:
+            self._remember_series(self._series_rows(connection, missing))
+        return {name: (ids[name], units[name]) for name in names if name in ids}
+
     def _series_ids_for_write(
         self, connection: sqlite3.Connection, names: list[str], units: list[str]
-    ) -> npt.NDArray[np.int64]:
-        """Integer ids of ``names``, adding new series; refuses a change of unit."""
-        stored = self._series_rows(connection, names)
-        clashes = [
-            f"{name!r} is stored in {stored[name][1]!r}, the new readings are in {unit!r}"
-            for name, unit in zip(names, units, strict=True)
-            if name in stored and stored[name][1] != unit
-        ]
-        if clashes:
-            raise StoreError(
-                f"unit mismatch, nothing was written: {'; '.join(clashes[:5])}"
-                + (f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""),
-                fix="convert the readings to the stored unit, or store them under a new series id",
-            )
-        new = [(name, unit) for name, unit in zip(names, units, strict=True) if name not in stored]
-        if new:
+    ) -> tuple[npt.NDArray[np.int64], dict[str, tuple[int, str]]]:
+        """Integer ids of the distinct ``names``, adding new series; refuses a change of unit.
+
+        Call it before the transaction writes any series. Returns the ids in the
+        order of ``names``, and the rows of the series it added, which are not
+        committed yet.
+        """
+        # Whole-list operations: a poller's batch names tens of thousands of series.
+        ids: list[int | None] = list(map(self._series_ids.get, names))
+        if None in ids:
+            self._known_series(connection, names)  # looks up those not remembered
+            ids = list(map(self._series_ids.get, names))
+        stored_units = list(map(self._series_units.get, names))
+        if stored_units != units:
+            clashes = [
+                f"{name!r} is stored in {stored!r}, the new readings are in {unit!r}"
+                for name, unit, stored in zip(names, units, stored_units, strict=True)
+                if stored is not None and stored != unit
+            ]
+            if clashes:
+                raise StoreError(
+                    f"unit mismatch, nothing was written: {'; '.join(clashes[:5])}"
+                    + (f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""),
+                    fix="convert the readings to the stored unit, "
+                    "or store them under a new series id",
+                )
+        added: dict[str, tuple[int, str]] = {}
+        if None in ids:
+            new = [
+                (name, unit)
+                for name, unit, series_id in zip(names, units, ids, strict=True)
+                if series_id is None
+            ]
             connection.executemany("INSERT INTO series (name, unit) VALUES (?, ?)", new)
-            stored.update(self._series_rows(connection, [name for name, _ in new]))
-        return np.array([stored[name][0] for name in names], dtype=np.int64)
+            added = self._series_rows(connection, [name for name, _ in new])
+            ids = [
+                added[name][0] if series_id is None else series_id
+                for name, series_id in zip(names, ids, strict=True)
+            ]
+        return np.array(ids, dtype=np.int64), added

@@ -108,8 +108,13 @@ def _string_codes(frame: pd.DataFrame, column: str) -> tuple[npt.NDArray[np.intp
             f"fill in {column!r} for every row",
         )
     codes, uniques = pd.factorize(values)
-    names = [str(name) for name in uniques]
-    if any(not name.strip() for name in names):
+    # One conversion of the whole array: a poller's batch holds tens of thousands of names.
+    names: list[str] = (
+        uniques.to_numpy(dtype=object).tolist()
+        if isinstance(uniques.dtype, pd.StringDtype)
+        else [str(name) for name in uniques]
+    )
+    if "" in map(str.strip, names):
         raise _frame_error(f"column {column!r} holds an empty string", f"name every {column}")
     return codes, names
 

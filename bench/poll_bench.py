@@ -223,7 +223,7 @@ async def _poller_sweeps(
                         cpu,
                         servers.cpu_s() - server_before,
                         store.write_s - store_before,
-                        sum(len(p.readings) for p in sweep.polls),
+                        sum(len(p.columns) for p in sweep.polls),
                         len(devices) - sweep.answered,
                     )
                 )

@@ -18,14 +18,12 @@ Failure handling, per read block:
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from adapters.device import PointReading, WriteResult
 from adapters.errors import DeviceMapError, PointReadError, PointWriteRejected
-from adapters.modbus.blocks import ReadBlock, plan_blocks
+from adapters.modbus.blocks import BlockDecoder, ReadBlock, plan_blocks
 from adapters.modbus.connection import (
     DeviceExceptionReply,
     MalformedReply,
@@ -36,112 +34,20 @@ from adapters.modbus.connection import (
 )
 from adapters.modbus.decode import (
     FLOAT_TYPES,
+    Bounds,
     RegisterType,
-    WordOrder,
+    decode_point,
     decode_registers,
+    effective_bounds,
     encode_value,
-    scale_factor_plausible,
     scale_multiplier,
 )
 from adapters.modbus.maps import DeviceMap, RegisterPoint
+from adapters.reading_batches import ReadingColumns
 from cluster.points import Point
 from cluster.timeseries import Quality
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """A point's effective plausible/permitted range, in its unit."""
-
-    min_value: float | None
-    max_value: float | None
-
-    def contains(self, value: float) -> bool:
-        """True when ``value`` is finite and inside the range."""
-        if not math.isfinite(value):
-            return False
-        if self.min_value is not None and value < self.min_value:
-            return False
-        return self.max_value is None or value <= self.max_value
-
-
-def effective_bounds(register: RegisterPoint, point: Point | None) -> Bounds:
-    """The tighter of the map's range and the configured point's range."""
-    configured = (None, None) if point is None else (point.min_value, point.max_value)
-    lows = [v for v in (register.min_value, configured[0]) if v is not None]
-    highs = [v for v in (register.max_value, configured[1]) if v is not None]
-    return Bounds(max(lows) if lows else None, min(highs) if highs else None)
-
-
-def decode_point(
-    register: RegisterPoint,
-    words: Sequence[int],
-    scale_word: int | None,
-    word_order: WordOrder,
-    bounds: Bounds,
-) -> tuple[float | None, Quality, str]:
-    """Decode one point's registers into ``(value, quality, detail)``.
-
-    Parameters
-    ----------
-    register
-        The point's map entry.
-    words
-        The value's registers.
-    scale_word
-        The scale-factor register, when the point has one.
-    word_order
-        The device's word order.
-    bounds
-        Plausible range; values outside it are OUT_OF_RANGE.
-    """
-    try:
-        raw = decode_registers(
-            words,
-            register.data_type,
-            word_order,
-            sentinels=register.sentinels,
-        )
-        sf = None
-        if register.scale_factor_address is not None and scale_word is not None:
-            sf = decode_registers([scale_word], RegisterType.SUNSSF)
-    except PointReadError as exc:
-        return None, Quality.MISSING, str(exc)
-    if raw is None:
-        return None, Quality.NOT_IMPLEMENTED, f"{register.data_type} 'not implemented' value"
-    if isinstance(raw, str):
-        return None, Quality.MISSING, "a text register has no numeric value"
-    scale_factor: int | None = None
-    if register.scale_factor_address is not None:
-        if not isinstance(sf, int):
-            return None, Quality.NOT_IMPLEMENTED, "scale factor not implemented (0x8000)"
-        if not scale_factor_plausible(sf):
-            return None, Quality.OUT_OF_RANGE, f"implausible scale factor 10^{sf}"
-        scale_factor = sf
-    detail = ""
-    if register.states:
-        if raw not in register.states:
-            return None, Quality.OUT_OF_RANGE, f"unknown state code {raw}"
-        detail = register.states[int(raw)]
-    elif register.bits:
-        detail = ",".join(
-            name for bit, name in sorted(register.bits.items()) if int(raw) >> bit & 1
-        )
-    value = float(raw) * scale_multiplier(register.scale, scale_factor)
-    if not bounds.contains(value):
-        return (
-            None,
-            Quality.OUT_OF_RANGE,
-            f"{value:g} {register.unit} outside {_range_text(bounds)}",
-        )
-    return value, Quality.GOOD, detail
-
-
-def _range_text(bounds: Bounds) -> str:
-    low = "-inf" if bounds.min_value is None else f"{bounds.min_value:g}"
-    high = "inf" if bounds.max_value is None else f"{bounds.max_value:g}"
-    return f"[{low}, {high}]"
 
 
 class ModbusDeviceClient:
@@ -187,8 +93,23 @@ class ModbusDeviceClient:
                 )
             self._bounds[register.point_id] = effective_bounds(register, point)
         numeric = [p for p in device_map.points if not p.is_text]
-        self._blocks = plan_blocks(numeric, max_gap=device_map.max_gap)
+        self._numeric_ids = [p.point_id for p in numeric]
         self._disabled: dict[str, str] = {}
+        self._decoders: dict[int, BlockDecoder] = {}
+        self._blocks: list[ReadBlock] = []
+        self._in_map_order = False
+        self._set_blocks(plan_blocks(numeric, max_gap=device_map.max_gap))
+
+    def _set_blocks(self, blocks: list[ReadBlock]) -> None:
+        """Read these blocks from the next poll on."""
+        self._blocks = blocks
+        live = {id(block) for block in blocks}
+        self._decoders = {key: d for key, d in self._decoders.items() if key in live}
+        # When the blocks hold every numeric point in map order, a poll's readings are
+        # the blocks' readings one after the other, with no reordering.
+        self._in_map_order = [
+            p.point_id for block in blocks for p in block.points
+        ] == self._numeric_ids
 
     @property
     def blocks(self) -> tuple[ReadBlock, ...]:
@@ -211,33 +132,36 @@ class ModbusDeviceClient:
     async def _read_block(self, block: ReadBlock) -> list[int]:
         return await read_with_retry(self.link, block.table, block.address, block.count, self.retry)
 
+    def _decoder(self, block: ReadBlock) -> BlockDecoder:
+        """The decoder of a block, made on its first reply."""
+        decoder = self._decoders.get(id(block))
+        # A decoder keeps its block alive, so the id of a block it holds is never reused;
+        # the identity check is for the ids of blocks read once and dropped.
+        if decoder is None or decoder.block is not block:
+            decoder = BlockDecoder(block, self.device_map.word_order, self._bounds)
+            self._decoders[id(block)] = decoder
+        return decoder
+
     def _decode_block(
         self, block: ReadBlock, registers: Sequence[int], ts: datetime
-    ) -> list[PointReading]:
-        readings = []
-        for register in block.points:
-            words = block.words(registers, register.address, register.count)
-            sf_word = None
-            if register.scale_factor_address is not None:
-                sf_word = block.words(registers, register.scale_factor_address, 1)[0]
-            value, quality, detail = decode_point(
-                register,
-                words,
-                sf_word,
-                self.device_map.word_order,
-                self._bounds[register.point_id],
-            )
-            readings.append(
-                PointReading(register.point_id, value, register.unit, quality, ts, detail)
-            )
-        return readings
+    ) -> ReadingColumns:
+        decoder = self._decoder(block)
+        values, qualities, details = decoder.decode(registers)
+        return ReadingColumns(
+            decoder.point_ids, values, decoder.units, qualities, details, [ts] * len(values)
+        )
 
     @staticmethod
-    def _missing(points: Sequence[RegisterPoint], detail: str) -> list[PointReading]:
-        ts = datetime.now(UTC)
-        return [PointReading(p.point_id, None, p.unit, Quality.MISSING, ts, detail) for p in points]
+    def _missing(points: Sequence[RegisterPoint], detail: str) -> ReadingColumns:
+        return ReadingColumns.without_value(
+            [p.point_id for p in points],
+            [p.unit for p in points],
+            Quality.MISSING,
+            datetime.now(UTC),
+            detail,
+        )
 
-    async def _poll_block(self, block: ReadBlock) -> tuple[list[PointReading], list[ReadBlock]]:
+    async def _poll_block(self, block: ReadBlock) -> tuple[ReadingColumns, list[ReadBlock]]:
         """Readings of one block and the blocks that replace it from the next poll on."""
         try:
             registers = await self._read_block(block)
@@ -257,26 +181,59 @@ class ModbusDeviceClient:
 
     async def _split_block(
         self, block: ReadBlock, cause: DeviceExceptionReply
-    ) -> tuple[list[PointReading], list[ReadBlock]]:
+    ) -> tuple[ReadingColumns, list[ReadBlock]]:
         log.warning(
             "%s: merged read %s refused (%s); reading its points one by one",
             self.device_id,
             block.label,
             cause,
         )
-        readings: list[PointReading] = []
+        parts: list[ReadingColumns] = []
         singles: list[ReadBlock] = []
         for point in block.points:
             start, end = point.footprint
             one = ReadBlock(point.table, start, end - start, (point,), fallback=True)
             point_readings, replacement = await self._poll_block(one)
-            readings += point_readings
+            parts.append(point_readings)
             singles += replacement
+        readings = ReadingColumns.join(parts)
         if block.fallback:
             # A fallback block refused again: stay with one read per point.
             return readings, singles
         kept = [p for single in singles for p in single.points]
         return readings, plan_blocks(kept, max_gap=0, fallback=True)
+
+    async def read_columns(self) -> ReadingColumns:
+        """Read every mapped numeric point once, as columns (see :meth:`read_points`).
+
+        Raises
+        ------
+        DeviceUnreachable
+            When the device does not answer at all (the next call reconnects).
+        """
+        in_map_order = self._in_map_order
+        parts: list[ReadingColumns] = []
+        next_blocks: list[ReadBlock] = []
+        for block in self._blocks:
+            block_readings, replacement = await self._poll_block(block)
+            parts.append(block_readings)
+            next_blocks += replacement
+        if next_blocks != self._blocks:
+            self._set_blocks(next_blocks)
+        polled = ReadingColumns.join(parts)
+        if in_map_order:
+            return polled
+        # A later reading of a point replaces an earlier one, as the map has each point once.
+        rows = {point_id: row for row, point_id in enumerate(polled.point_ids)}
+        disabled = [
+            self._missing([self.device_map.point(point_id)], reason)
+            for point_id, reason in self._disabled.items()
+            if point_id not in rows
+        ]
+        if disabled:
+            polled = ReadingColumns.join([polled, *disabled])
+            rows = {point_id: row for row, point_id in enumerate(polled.point_ids)}
+        return polled.pick([rows[p] for p in self._numeric_ids if p in rows])
 
     async def read_points(self) -> list[PointReading]:
         """Read every mapped numeric point once.
@@ -292,17 +249,7 @@ class ModbusDeviceClient:
         DeviceUnreachable
             When the device does not answer at all (the next call reconnects).
         """
-        readings: dict[str, PointReading] = {}
-        next_blocks: list[ReadBlock] = []
-        for block in self._blocks:
-            block_readings, replacement = await self._poll_block(block)
-            readings.update((r.point_id, r) for r in block_readings)
-            next_blocks += replacement
-        self._blocks = next_blocks
-        for point_id, reason in self._disabled.items():
-            register = self.device_map.point(point_id)
-            readings.setdefault(point_id, self._missing([register], reason)[0])
-        return [readings[p.point_id] for p in self.device_map.points if p.point_id in readings]
+        return (await self.read_columns()).readings()
 
     async def read_text(self) -> dict[str, str | None]:
         """Read the map's string points (identification: model, serial number).
@@ -382,7 +329,7 @@ class ModbusDeviceClient:
         if not isinstance(value, int | float) or not bounds.contains(float(value)):
             raise PointWriteRejected(
                 f"{self.device_id}: refusing to write {value!r} {register.unit} to {point_id!r}: "
-                f"outside {_range_text(bounds)} or not a finite number",
+                f"outside {bounds.text()} or not a finite number",
                 fix="command a finite value within the point's range",
             )
         if point_id in self._disabled:

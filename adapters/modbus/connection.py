@@ -217,7 +217,7 @@ class ModbusLink:
         if not isinstance(registers, list) or len(registers) != count:
             got = len(registers) if isinstance(registers, list) else "no"
             raise MalformedReply(f"{request}: expected {count} registers, got {got}")
-        return [int(r) for r in registers]
+        return list(map(int, registers))
 
     async def write(self, address: int, values: list[int]) -> None:
         """Write holding registers from ``address``: FC06 for one, FC16 for several."""

@@ -1,14 +1,18 @@
 """Turning Modbus registers into numbers and back, in one place.
 
-Every register value klaster reads passes through :func:`decode_registers`,
-and every value it writes through :func:`encode_value`. Bytes inside a
-register are always big-endian (the Modbus rule); only the order of the
-registers (words) of a multi-register value differs between devices, and is
-given per device as ``"big"`` (most significant word first) or ``"little"``.
+Every register value klaster reads passes through :func:`decode_registers`
+(one value) or :func:`decode_words` (many values of one type at once, the
+same results), and every value it writes through :func:`encode_value`. Bytes
+inside a register are always big-endian (the Modbus rule); only the order of
+the registers (words) of a multi-register value differs between devices, and
+is given per device as ``"big"`` (most significant word first) or ``"little"``.
 
 The SunSpec "not implemented" values (int16 0x8000, uint16 0xFFFF, int32
 0x80000000, uint32 0xFFFFFFFF, acc32 0, …) and non-finite floats decode to
 ``None``, never to a number: a missing power must not read as -32768 W.
+
+:func:`decode_point` turns a map point's registers into a value in its unit
+with a quality: scale, scale factor, states, bits and the plausible range.
 """
 
 from __future__ import annotations
@@ -16,10 +20,20 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from adapters.errors import PointReadError, PointWriteRejected
+from cluster.points import Point
+from cluster.timeseries import Quality
+
+if TYPE_CHECKING:
+    # maps.py imports this module; the point type is needed for annotations only.
+    from adapters.modbus.maps import RegisterPoint
 
 WordOrder = Literal["big", "little"]
 
@@ -93,6 +107,9 @@ INTEGER_TYPES = frozenset(
     t for t in RegisterType if t not in (RegisterType.FLOAT32, RegisterType.FLOAT64)
 ) - {RegisterType.STRING}
 FLOAT_TYPES = frozenset({RegisterType.FLOAT32, RegisterType.FLOAT64})
+
+#: Types :func:`decode_words` decodes: one or two registers, every value exact in a float64.
+WORD_TYPES = frozenset(t for t, (_, count) in _LAYOUT.items() if count <= 2)
 
 #: SunSpec limits scale factors to -10..10; anything else is a garbled register.
 SCALE_FACTOR_LIMIT = 10
@@ -186,6 +203,60 @@ def decode_registers(
     return int(value)
 
 
+def decode_words(
+    words: npt.NDArray[np.uint32],
+    offsets: npt.NDArray[np.intp],
+    data_type: RegisterType,
+    word_order: WordOrder = "big",
+    *,
+    sentinels: bool = True,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Decode many values of one type at once, each as :func:`decode_registers` would.
+
+    Parameters
+    ----------
+    words
+        Registers as read (16-bit words, protocol order), say one block's reply.
+    offsets
+        Where each value's first register is in ``words``.
+    data_type
+        The encoding, one of :data:`WORD_TYPES`.
+    word_order
+        As for :func:`decode_registers`.
+    sentinels
+        As for :func:`decode_registers`.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        The raw values as float64 (exact: every type here fits one), and a mask
+        of the values :func:`decode_registers` decodes to None; the raw value
+        under the mask means nothing.
+    """
+    fmt, count = _LAYOUT[data_type]
+    words = np.asarray(words, dtype=np.uint32)  # room for a high word shifted left by 16
+    unsigned: npt.NDArray[np.integer[Any]]
+    if count == 1:
+        unsigned = words[offsets]
+    else:
+        high, low = (offsets, offsets + 1) if word_order == "big" else (offsets + 1, offsets)
+        unsigned = (words[high] << 16) | words[low]
+    if fmt == "f":
+        # A signalling NaN warns when widened; it decodes to None like any NaN.
+        with np.errstate(invalid="ignore"):
+            raw = unsigned.astype(np.uint32).view(np.float32).astype(np.float64)
+        return raw, ~np.isfinite(raw)
+    whole = unsigned.astype(np.int64)
+    if fmt.islower():  # signed: two's complement
+        half = 1 << (16 * count - 1)
+        whole -= (whole >= half) * (2 * half)
+    if sentinels or data_type is RegisterType.SUNSSF:
+        none = whole == SENTINELS[data_type]
+    else:
+        none = np.zeros(whole.shape, dtype=np.bool_)
+    return whole.astype(np.float64), none
+
+
 def encode_value(
     value: float | str, data_type: RegisterType, word_order: WordOrder = "big", *, size: int = 0
 ) -> list[int]:
@@ -257,3 +328,103 @@ def scale_multiplier(scale: float, scale_factor: int | None) -> float:
 def scale_factor_plausible(scale_factor: int) -> bool:
     """True when a scale-factor exponent is within SunSpec's -10..10."""
     return -SCALE_FACTOR_LIMIT <= scale_factor <= SCALE_FACTOR_LIMIT
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A point's effective plausible/permitted range, in its unit."""
+
+    min_value: float | None
+    max_value: float | None
+
+    def contains(self, value: float) -> bool:
+        """True when ``value`` is finite and inside the range."""
+        if not math.isfinite(value):
+            return False
+        if self.min_value is not None and value < self.min_value:
+            return False
+        return self.max_value is None or value <= self.max_value
+
+    def text(self) -> str:
+        """The range for messages, e.g. ``[0, 100]`` or ``[-inf, 50]``."""
+        low = "-inf" if self.min_value is None else f"{self.min_value:g}"
+        high = "inf" if self.max_value is None else f"{self.max_value:g}"
+        return f"[{low}, {high}]"
+
+
+def effective_bounds(register: RegisterPoint, point: Point | None) -> Bounds:
+    """The tighter of the map's range and the configured point's range."""
+    configured = (None, None) if point is None else (point.min_value, point.max_value)
+    lows = [v for v in (register.min_value, configured[0]) if v is not None]
+    highs = [v for v in (register.max_value, configured[1]) if v is not None]
+    return Bounds(max(lows) if lows else None, min(highs) if highs else None)
+
+
+def not_implemented_detail(register: RegisterPoint) -> str:
+    """The detail of a reading whose register holds its type's "not implemented" value."""
+    return f"{register.data_type} 'not implemented' value"
+
+
+def out_of_range_detail(register: RegisterPoint, value: float, bounds: Bounds) -> str:
+    """The detail of a reading outside its plausible range."""
+    return f"{value:g} {register.unit} outside {bounds.text()}"
+
+
+def decode_point(
+    register: RegisterPoint,
+    words: Sequence[int],
+    scale_word: int | None,
+    word_order: WordOrder,
+    bounds: Bounds,
+) -> tuple[float | None, Quality, str]:
+    """Decode one point's registers into ``(value, quality, detail)``.
+
+    Parameters
+    ----------
+    register
+        The point's map entry.
+    words
+        The value's registers.
+    scale_word
+        The scale-factor register, when the point has one.
+    word_order
+        The device's word order.
+    bounds
+        Plausible range; values outside it are OUT_OF_RANGE.
+    """
+    try:
+        raw = decode_registers(
+            words,
+            register.data_type,
+            word_order,
+            sentinels=register.sentinels,
+        )
+        sf = None
+        if register.scale_factor_address is not None and scale_word is not None:
+            sf = decode_registers([scale_word], RegisterType.SUNSSF)
+    except PointReadError as exc:
+        return None, Quality.MISSING, str(exc)
+    if raw is None:
+        return None, Quality.NOT_IMPLEMENTED, not_implemented_detail(register)
+    if isinstance(raw, str):
+        return None, Quality.MISSING, "a text register has no numeric value"
+    scale_factor: int | None = None
+    if register.scale_factor_address is not None:
+        if not isinstance(sf, int):
+            return None, Quality.NOT_IMPLEMENTED, "scale factor not implemented (0x8000)"
+        if not scale_factor_plausible(sf):
+            return None, Quality.OUT_OF_RANGE, f"implausible scale factor 10^{sf}"
+        scale_factor = sf
+    detail = ""
+    if register.states:
+        if raw not in register.states:
+            return None, Quality.OUT_OF_RANGE, f"unknown state code {raw}"
+        detail = register.states[int(raw)]
+    elif register.bits:
+        detail = ",".join(
+            name for bit, name in sorted(register.bits.items()) if int(raw) >> bit & 1
+        )
+    value = float(raw) * scale_multiplier(register.scale, scale_factor)
+    if not bounds.contains(value):
+        return None, Quality.OUT_OF_RANGE, out_of_range_detail(register, value, bounds)
+    return value, Quality.GOOD, detail

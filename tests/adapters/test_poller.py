@@ -291,6 +291,51 @@ def test_readings_are_written_one_transaction_per_batch(tmp_path: Path) -> None:
     run(scenario())
 
 
+class InFlightServer(SimServer):
+    """A simulated meter that holds each request a moment and counts those held at once."""
+
+    in_flight = 0
+    peak = 0
+
+    async def _action(self, *args: Any) -> Any:
+        InFlightServer.in_flight += 1
+        InFlightServer.peak = max(InFlightServer.peak, InFlightServer.in_flight)
+        try:
+            await asyncio.sleep(0.02)
+        finally:
+            InFlightServer.in_flight -= 1
+        return await super()._action(*args)
+
+
+def test_a_sweep_polls_at_most_concurrency_devices_at_once_in_endpoint_order(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        InFlightServer.peak = 0
+        async with AsyncExitStack() as stack:
+            meters = [
+                await stack.enter_async_context(InFlightServer(meter_simdata(230.0 + i)))
+                for i in range(6)
+            ]
+            endpoints = [
+                modbus(f"meter-{i}", f"bldg-{i}", meter.port, "energy_meter")
+                for i, meter in enumerate(meters)
+            ]
+            with SqliteStore.open(tmp_path) as store:
+                async with poller(endpoints, store, concurrency=2) as polling:
+                    sweep = await polling.poll_once()
+        # Each meter answers three reads in turn; two meters at a time overlap.
+        assert InFlightServer.peak == 2
+        assert [p.device_id for p in sweep.polls] == [f"meter-{i}" for i in range(6)]
+        voltages = [
+            next(r.value for r in p.readings if r.point_id == "voltage_l1") for p in sweep.polls
+        ]
+        assert voltages == [230.0 + i for i in range(6)]
+        assert all(len(p.readings) == len(p.columns) == 5 for p in sweep.polls)
+
+    run(scenario())
+
+
 def test_stop_writes_every_queued_reading_and_closes_the_clients(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with SimServer(meter_simdata()) as meter, SimServer(wte_simdata()) as wte:

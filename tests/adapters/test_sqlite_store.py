@@ -178,6 +178,42 @@ def test_unit_clash_names_the_series_and_writes_nothing(store: SqliteStore) -> N
     assert store.read_series([LOAD], T0, T0 + QUARTER * 2)[LOAD].tolist() == [1.0, 2.0]
 
 
+def test_series_another_store_added_are_found_with_their_unit(tmp_path: Path) -> None:
+    with SqliteStore.open(tmp_path) as first, SqliteStore.open(tmp_path) as second:
+        first.write_readings(readings(LOAD, [1.0, 2.0]))
+        second.write_readings(readings(PV, [5.0, 6.0]))  # a series the first has not seen
+
+        with pytest.raises(StoreError, match="unit mismatch"):
+            first.write_readings(readings(PV, [7.0], first=2, unit="MW"))
+        assert first.write_readings(readings(PV, [7.0], first=2)) == 1
+        assert second.write_readings(readings(LOAD, [3.0], first=2)) == 1
+
+        for reader in (first, second):
+            wide = reader.read_series([LOAD, PV], T0, T0 + QUARTER * 3)
+            assert wide[LOAD].tolist() == [1.0, 2.0, 3.0]
+            assert wide[PV].tolist() == [5.0, 6.0, 7.0]
+
+
+def test_series_of_a_refused_write_are_not_remembered(store: SqliteStore) -> None:
+    other = "load/cp-2/power_kw"
+    with raw_connection(store.path.parent) as saboteur:
+        saboteur.execute(
+            "CREATE TRIGGER refuse_666 BEFORE INSERT ON readings WHEN NEW.value = 666"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    with pytest.raises(StoreError, match="refused"):
+        store.write_readings(readings(PV, [1.0, 666.0]))  # adds PV, then rolls it back
+    with SqliteStore.open(store.path.parent) as another:
+        # Takes the series id PV had inside the refused write.
+        another.write_readings(readings(other, [9.0]))
+
+    assert store.write_readings(readings(PV, [1.0, 2.0])) == 2
+
+    wide = store.read_series([PV, other], T0, T0 + QUARTER * 2)
+    assert wide[PV].tolist() == [1.0, 2.0]
+    assert wide[other].dropna().tolist() == [9.0]
+
+
 BAD_FRAMES: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str]] = {
     "missing column": (lambda f: f.drop(columns="unit"), "columns"),
     "extra column": (lambda f: f.assign(source="meter"), "columns"),

@@ -140,6 +140,39 @@ def test_a_map_of_300_registers_is_read_in_3_requests(tmp_path: Path) -> None:
     run(body())
 
 
+def test_readings_follow_the_map_order_not_the_register_order(tmp_path: Path) -> None:
+    # Listed from the highest address down, over two tables: the reads go by address.
+    path = tmp_path / "shuffled.toml"
+    path.write_text(
+        '[device]\nname = "shuffled"\nmax_gap = 0\n'
+        "[[points]]\nid = 'c'\naddress = 2\ntype = 'uint16'\nunit = '1'\n"
+        "[[points]]\nid = 'in'\ntable = 'input'\naddress = 0\ntype = 'int16'\nunit = '1'\n"
+        "[[points]]\nid = 'a'\naddress = 0\ntype = 'uint16'\nunit = '1'\nscale = 0.5\n"
+        "[[points]]\nid = 'b'\naddress = 1\ntype = 'uint16'\nunit = '1'\n",
+        encoding="utf-8",
+    )
+
+    async def body() -> None:
+        async with SimServer([registers(0, [10, 20, 30])]) as server:
+            client = ModbusDeviceClient("shuffled", load_device_map(path), server.connection())
+            readings = await client.read_points()
+            columns = await client.read_columns()
+            await client.close()
+        assert [(r.point_id, r.value) for r in readings] == [
+            ("c", 30.0),
+            ("in", 10.0),
+            ("a", 5.0),
+            ("b", 20.0),
+        ]
+        assert list(columns.point_ids) == ["c", "in", "a", "b"]
+        assert list(columns.values) == [30.0, 10.0, 5.0, 20.0]
+        assert [(r.point_id, r.value, r.quality) for r in columns.readings()] == [
+            (r.point_id, r.value, r.quality) for r in readings
+        ]
+
+    run(body())
+
+
 def test_sentinels_read_as_not_implemented() -> None:
     async def body() -> None:
         # WtE PLC: int32 0x80000000 (word-swapped), uint16, enum and bitfield 0xFFFF.

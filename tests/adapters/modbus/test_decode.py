@@ -6,6 +6,7 @@ import contextlib
 import math
 import struct
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,10 +16,12 @@ from adapters.errors import AdapterError, PointWriteRejected
 from adapters.modbus.decode import (
     FLOAT_TYPES,
     SENTINELS,
+    WORD_TYPES,
     RegisterDecodeError,
     RegisterType,
     WordOrder,
     decode_registers,
+    decode_words,
     encode_value,
     register_count,
 )
@@ -210,3 +213,65 @@ def test_string_round_trip(text: str) -> None:
     size = max(1, (len(text.encode()) + 1) // 2)
     registers = encode_value(text, RegisterType.STRING, size=size)
     assert decode_registers(registers, RegisterType.STRING) == (text or None)
+
+
+#: Words that hit the sentinels, NaN and infinities as well as ordinary values.
+special_or_any_word = st.one_of(
+    st.integers(0, 0xFFFF),
+    st.sampled_from([0, 1, 0x7FFF, 0x8000, 0xFFFF, 0x7F80, 0xFF80, 0x7FC0, 0x4366]),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    data=st.data(),
+    data_type=st.sampled_from(sorted(WORD_TYPES)),
+    word_order=st.sampled_from(WORD_ORDERS),
+    sentinels=st.booleans(),
+)
+def test_decode_words_agrees_with_decode_registers(
+    data: st.DataObject, data_type: RegisterType, word_order: WordOrder, sentinels: bool
+) -> None:
+    words = data.draw(st.lists(special_or_any_word, min_size=4, max_size=40))
+    count = register_count(data_type)
+    offsets = data.draw(st.lists(st.integers(0, len(words) - count), max_size=12))
+
+    raw, none = decode_words(
+        np.array(words, dtype=np.uint32),
+        np.array(offsets, dtype=np.intp),
+        data_type,
+        word_order,
+        sentinels=sentinels,
+    )
+
+    assert raw.dtype == np.float64 and raw.shape == none.shape == (len(offsets),)
+    for offset, value, is_none in zip(offsets, raw.tolist(), none.tolist(), strict=True):
+        one = decode_registers(
+            words[offset : offset + count], data_type, word_order, sentinels=sentinels
+        )
+        assert is_none == (one is None)
+        if one is not None:
+            assert isinstance(one, int | float)
+            assert value == float(one)
+
+
+@pytest.mark.parametrize(
+    ("words", "data_type", "word_order", "expected"),
+    [
+        ([0xFFFB], RegisterType.INT16, "big", -5.0),
+        ([0x0002, 0x0001], RegisterType.INT32, "little", 65538.0),
+        ([0xFFFF, 0xFFFE], RegisterType.INT32, "big", -2.0),
+        ([0x8000, 0x4366], RegisterType.FLOAT32, "little", 230.5),
+        ([0xFFFF, 0xFFFF], RegisterType.UINT32, "big", None),
+        ([0, 0], RegisterType.ACC32, "big", None),
+    ],
+)
+def test_decode_words_known_encodings(
+    words: list[int], data_type: RegisterType, word_order: WordOrder, expected: float | None
+) -> None:
+    raw, none = decode_words(
+        np.array(words, dtype=np.uint32), np.array([0], dtype=np.intp), data_type, word_order
+    )
+    assert bool(none[0]) == (expected is None)
+    if expected is not None:
+        assert raw[0] == expected
