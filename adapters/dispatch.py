@@ -20,6 +20,8 @@ Leaving the dispatcher (``async with``), also by an error, a cancel or
 Ctrl-C, relinquishes every BACnet command it made (Null at the same
 priority) and returns every Modbus setpoint it wrote that has a
 ``release_value`` in the policy to that value; each release is audited too.
+A person's single change (:mod:`adapters.manual_changes`) takes the same
+path but stays in force, and is never written under a higher priority.
 """
 
 from __future__ import annotations
@@ -105,6 +107,12 @@ class Dispatcher:
         klaster's own BACnet/IP address, ``host:port``; a free port when None.
     clock
         The current time (UTC); the system clock when None.
+    release_on_exit
+        False leaves every command in force when the dispatcher is left (a
+        person's change stays until released, see :mod:`adapters.manual_changes`).
+    refuse_overridden
+        True reads a BACnet point's priority array before writing and never
+        writes while a higher priority holds the point (verdict ``overridden``).
     """
 
     def __init__(
@@ -120,6 +128,8 @@ class Dispatcher:
         timeout_s: float = 2.0,
         bacnet_local_address: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        release_on_exit: bool = True,
+        refuse_overridden: bool = False,
     ) -> None:
         self.devices = devices
         self.config = config
@@ -131,6 +141,8 @@ class Dispatcher:
         self.timeout_s = timeout_s
         self._bacnet_local_address = bacnet_local_address
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.release_on_exit = release_on_exit
+        self.refuse_overridden = refuse_overridden
         self._links: dict[str, DeviceLink] = {}
         self._bacnet_client: BacnetClient | None = None
         self._held: dict[tuple[str, str], _HeldSetpoint] = {}
@@ -198,6 +210,10 @@ class Dispatcher:
         except AdapterError as exc:
             return record(Verdict.FAILED, str(exc))
         current, why_unknown = await link.read_current(target.device_point_id)
+        if self.refuse_overridden and isinstance(link, BacnetLink) and priority is not None:
+            held = await _held_above(link, target.device_point_id, priority)
+            if held is not None:
+                return record(held[0], held[1], old=current)
         check = check_write(
             self.policy, command.point_id, point, command.value, current, priority=priority
         )
@@ -356,7 +372,8 @@ class Dispatcher:
         cancelled (again); the cancel is passed on afterwards.
         """
         try:
-            await _complete_despite_cancel(self._release_all())
+            if self.release_on_exit:
+                await _complete_despite_cancel(self._release_all())
         finally:
             for link in self._links.values():
                 await link.close()
@@ -424,6 +441,24 @@ class Dispatcher:
         )
         self.audit.append(entry)
         return entry
+
+
+async def _held_above(
+    link: BacnetLink, device_point: str, priority: int
+) -> tuple[Verdict, str] | None:
+    """Why not to write: a priority above ``priority`` holds the point, or nobody can tell.
+
+    None when a write at ``priority`` would be in control.
+    """
+    state = await link.command_state(device_point)
+    if isinstance(state, str):
+        return Verdict.REFUSED, f"who holds the point is unknown, so nothing is written: {state}"
+    if state.active_priority is not None and state.active_priority < priority:
+        return Verdict.OVERRIDDEN, (
+            f"{OVERRIDDEN_PREFIX} {state.active_priority} (present value {state.present_value}); "
+            "not written: klaster never writes under a higher priority"
+        )
+    return None
 
 
 async def _complete_despite_cancel(work: Coroutine[Any, Any, None]) -> None:

@@ -21,6 +21,7 @@ from ipaddress import ip_address
 from typing import Protocol
 
 from adapters.bacnet.client import BacnetClient
+from adapters.bacnet.commands import CommandState
 from adapters.bacnet.maps import BacnetDevice, building_device
 from adapters.device import PointReading, WriteResult
 from adapters.errors import AdapterError, DeviceMapError, DeviceUnreachable
@@ -202,6 +203,17 @@ class BacnetLink:
         if priority is None:
             raise AdapterError("a BACnet write needs a priority")
         return await self.client.write_setpoint(self.device, device_point, value, priority)
+
+    async def command_state(self, device_point: str) -> CommandState | str:
+        """The point's priority array as read now, or why it could not be read."""
+        try:
+            return await self.client.command_state(self.device, device_point)
+        except AdapterError as exc:
+            return str(exc)
+
+    async def relinquish(self, device_point: str, priority: int) -> WriteResult:
+        """Relinquish one slot (Null at ``priority``) with read-back; raises like a write."""
+        return await self.client.relinquish(self.device, device_point, priority)
 
     async def release(self) -> list[WriteResult]:
         """Relinquish every slot the client holds on this controller (never raises)."""

@@ -29,16 +29,16 @@ def missing_ranges(
 ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """The parts of ``[start, end)`` that some of ``series_ids`` do not cover yet.
 
-    Synthetic history is written in contiguous ranges, so the span every series
-    covers (the latest first timestamp to the earliest last one) is taken as whole.
+    Synthetic history is kept as one contiguous span, so the span every series
+    covers (the latest first timestamp to the earliest last one) is taken as
+    whole; a range beyond it is extended to meet it, so no gap is ever left
+    inside the span.
     """
     coverages = [store.coverage(series_id) for series_id in series_ids]
     if any(c is None for c in coverages):
         return [(start, end)]
     covered_start = max(c[0] for c in coverages if c is not None)
     covered_end = min(c[1] for c in coverages if c is not None) + step
-    if covered_start >= end or covered_end <= start:
-        return [(start, end)]
     ranges = []
     if covered_start > start:
         ranges.append((start, covered_start))

@@ -59,18 +59,33 @@ class AllowedWrite(_Strict):
 
 
 class WritePolicy(_Strict):
-    """A site's write policy: the BACnet priority and the allow-list."""
+    """A site's write policy: the BACnet priorities and the allow-list.
+
+    ``bacnet_priority`` is where dispatch commands the plan; ``manual_priority``
+    is where a person's ``klaster bms set`` goes. The manual one must be the
+    stronger (numerically lower), so that dispatch, which releases its slot when
+    it ends, never overwrites or clears a person's change: it reports the point
+    as overridden instead.
+    """
 
     bacnet_priority: int = Field(default=12, ge=8, le=LOWEST_PRIORITY)
+    manual_priority: int = Field(default=10, ge=8, le=LOWEST_PRIORITY)
     allow_priority_8: bool = False
     points: list[AllowedWrite] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _priority_agreed(self) -> Self:
-        if self.bacnet_priority == 8 and not self.allow_priority_8:
+        for name in ("bacnet_priority", "manual_priority"):
+            if getattr(self, name) == 8 and not self.allow_priority_8:
+                raise ValueError(
+                    f"{name} 8 (manual operator) needs allow_priority_8 = true, "
+                    "agreed with the site; otherwise use 9-16"
+                )
+        if self.manual_priority >= self.bacnet_priority:
             raise ValueError(
-                "bacnet_priority 8 (manual operator) needs allow_priority_8 = true, "
-                "agreed with the site; otherwise use 9-16"
+                f"manual_priority {self.manual_priority} must be stronger (lower) than "
+                f"bacnet_priority {self.bacnet_priority}, or dispatch would overwrite "
+                "people's changes"
             )
         seen: set[str] = set()
         for entry in self.points:
@@ -146,18 +161,11 @@ def check_write(
     priority
         The BACnet priority asked for; the policy's when None.
     """
-    used_priority = policy.bacnet_priority if priority is None else priority
-    if used_priority in RESERVED_PRIORITIES:
-        return WriteCheck(False, f"priority {used_priority} is reserved (1-7); never written")
-    if used_priority == 8 and not policy.allow_priority_8:
-        return WriteCheck(False, "priority 8 needs the site's allow_priority_8 = true")
-    if not 1 <= used_priority <= LOWEST_PRIORITY:
-        return WriteCheck(False, f"priority {used_priority} does not exist (1-16)")
-    if not point.writable:
-        return WriteCheck(False, f"{point_id} is not a writable point")
+    refused = _refusal(policy, point_id, point, priority)
+    if refused is not None:
+        return refused
     entry = policy.entry(point_id)
-    if entry is None:
-        return WriteCheck(False, f"{point_id} is not on the allow-list")
+    assert entry is not None  # _refusal refuses a point off the allow-list
     if not math.isfinite(new_value):
         return WriteCheck(False, f"value {new_value} is not a finite number")
     if not entry.min_value <= new_value <= entry.max_value:
@@ -181,3 +189,44 @@ def check_write(
             f"max_step {entry.max_step:g}",
         )
     return WriteCheck(True)
+
+
+def check_release(
+    policy: WritePolicy, point_id: str, point: Point, *, priority: int | None = None
+) -> WriteCheck:
+    """Decide whether klaster may release a point it commands (relinquish its BACnet slot).
+
+    The same rules as a write, but no value: the point must be writable and
+    on the allow-list, and the priority one klaster may use (never 1-7).
+
+    Parameters
+    ----------
+    policy
+        The site's write policy.
+    point_id
+        ``<asset id>/<point id>`` of the target.
+    point
+        The point as configured.
+    priority
+        The BACnet priority to release; the policy's when None.
+    """
+    refused = _refusal(policy, point_id, point, priority)
+    return refused if refused is not None else WriteCheck(True)
+
+
+def _refusal(
+    policy: WritePolicy, point_id: str, point: Point, priority: int | None
+) -> WriteCheck | None:
+    """The refusal a priority or a point earns before any value is looked at, if any."""
+    used_priority = policy.bacnet_priority if priority is None else priority
+    if used_priority in RESERVED_PRIORITIES:
+        return WriteCheck(False, f"priority {used_priority} is reserved (1-7); never written")
+    if used_priority == 8 and not policy.allow_priority_8:
+        return WriteCheck(False, "priority 8 needs the site's allow_priority_8 = true")
+    if not 1 <= used_priority <= LOWEST_PRIORITY:
+        return WriteCheck(False, f"priority {used_priority} does not exist (1-16)")
+    if not point.writable:
+        return WriteCheck(False, f"{point_id} is not a writable point")
+    if policy.entry(point_id) is None:
+        return WriteCheck(False, f"{point_id} is not on the allow-list")
+    return None

@@ -153,3 +153,12 @@ app.command()(dispatch)
 from cli.rig import rig_app  # noqa: E402
 
 app.add_typer(rig_app, name="rig")
+
+from cli.bms import bms_app  # noqa: E402
+
+app.add_typer(bms_app, name="bms")
+
+from cli.forecast import backtest, forecast  # noqa: E402
+
+app.command()(forecast)
+app.command()(backtest)

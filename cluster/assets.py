@@ -23,7 +23,13 @@ from cluster.fields import (
     PositiveKw,
     choose_from,
 )
-from cluster.lighting import DEFAULT_WEIGHTING_TABLE, LightingClass, parse_lighting_class
+from cluster.lighting import (
+    AMBIENT_PARAMETER,
+    DEFAULT_WEIGHTING_TABLE,
+    AmbientLuminosity,
+    LightingClass,
+    parse_lighting_class,
+)
 from cluster.points import Point, PointKind, SignConvention, point
 
 
@@ -66,7 +72,8 @@ class WasteToEnergyCHP(Asset):
     Electric output lies in ``[electric_min_kw, electric_max_kw]`` when on; the
     heat output is ``heat_to_power_ratio`` × electric output; at least
     ``daily_min_waste_mwh`` of fuel energy (waste) must be burned each day, at
-    ``electric_efficiency`` (electric output over fuel input).
+    ``electric_efficiency`` (electric output over fuel input). ``initially_on``
+    and ``initial_output_kw`` give the state just before the first planned step.
     """
 
     electric_min_kw: PositiveKw
@@ -77,6 +84,14 @@ class WasteToEnergyCHP(Asset):
     electric_efficiency: Fraction
     daily_min_waste_mwh: NonNegative
     district_heating: Identifier | None = None
+    initially_on: bool = Field(
+        default=True, description="running just before the first planned step"
+    )
+    initial_output_kw: NonNegative | None = Field(
+        default=None,
+        description="electric output just before the first planned step, kW; when absent "
+        "the first step is not ramp-limited",
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> Self:
@@ -86,6 +101,27 @@ class WasteToEnergyCHP(Asset):
                 f"{self.electric_max_kw}: the minimum stable load must not exceed the maximum",
                 fix="lower electric_min_kw or raise electric_max_kw",
                 field="electric_min_kw",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _initial_output_fits_the_state(self) -> Self:
+        output = self.initial_output_kw
+        if output is None:
+            return self
+        if not self.initially_on and output > 0:
+            raise ConfigValueError(
+                f"initial_output_kw {output} is above 0 although initially_on is false",
+                fix="set initial_output_kw = 0 (or leave it out), or initially_on = true",
+                field="initial_output_kw",
+            )
+        if self.initially_on and not self.electric_min_kw <= output <= self.electric_max_kw:
+            raise ConfigValueError(
+                f"initial_output_kw {output} lies outside the running range "
+                f"{self.electric_min_kw}-{self.electric_max_kw} kW "
+                "(electric_min_kw-electric_max_kw)",
+                fix="give the output measured before the first step, or leave it out",
+                field="initial_output_kw",
             )
         return self
 
@@ -110,6 +146,11 @@ class BiogasCHP(Asset):
     electric_efficiency: Fraction
     gas_holder_kwh: PositiveKw = Field(description="gas holder size as gas energy, kWh")
     gas_holder_initial_pct: Percent = 50.0
+    flare_penalty_pln_per_mwh: NonNegative = Field(
+        default=10.0,
+        description="penalty per MWh of gas burned in the flare, PLN/MWh; the gas is lost "
+        "anyway, the penalty keeps flaring for gas that can be neither used nor held",
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> Self:
@@ -141,6 +182,10 @@ class Battery(Asset):
     soc_min_pct: Percent = 10.0
     soc_max_pct: Percent = 90.0
     soc_initial_pct: Percent = 50.0
+    cycle_cost_pln_per_mwh: NonNegative = Field(
+        default=0.0,
+        description="wear cost per MWh discharged, PLN/MWh; 0 leaves cycling free",
+    )
 
     @model_validator(mode="after")
     def _soc_limits_in_order(self) -> Self:
@@ -203,7 +248,10 @@ class BmsZone(FrozenModel):
 
     The indoor temperature follows
     ``C dT/dt = Q_heat + Q_gains - (T - T_out) / R`` with ``C`` in kWh/K,
-    ``R`` in K/kW and heat flows in kW.
+    ``R`` in K/kW and heat flows in kW. ``Q_gains`` is
+    ``occupied_gains_w_per_m2`` × floor area while the building is occupied.
+    ``initial_temp_c`` is the room temperature when planning starts; without
+    it the plan starts where the zone's own thermostat would have left it.
     """
 
     id: Identifier
@@ -215,6 +263,12 @@ class BmsZone(FrozenModel):
     heating_max_kw: PositiveKw
     heating: HeatingKind = HeatingKind.HEAT_PUMP
     cop: float = Field(default=3.0, gt=0, le=8)
+    occupied_gains_w_per_m2: NonNegative = Field(
+        default=5.0, description="heat from people and equipment while occupied, W/m²"
+    )
+    initial_temp_c: float | None = Field(
+        default=None, ge=-10, le=50, description="room temperature when planning starts, °C"
+    )
     points: list[Point] = Field(default_factory=list)
 
     def model_post_init(self, context: Any, /) -> None:
@@ -252,11 +306,18 @@ class Occupancy(FrozenModel):
 
 
 class PublicBuilding(Asset):
-    """A public building with a BMS, its zones and its occupancy."""
+    """A public building with a BMS, its zones and its occupancy.
+
+    Zones heated from the district-heating network pay
+    ``district_heat_price_pln_per_mwh`` for their heat.
+    """
 
     use: BuildingUse
     occupancy: Occupancy
     zones: list[BmsZone] = Field(min_length=1)
+    district_heat_price_pln_per_mwh: NonNegative = Field(
+        default=300.0, description="price of heat from the district-heating network, PLN/MWh"
+    )
 
     def default_points(self) -> list[Point]:
         return [
@@ -266,7 +327,13 @@ class PublicBuilding(Asset):
 
 
 class DistrictHeating(Asset):
-    """A district-heating network: demand met by CHP heat, a gas boiler and a heat store."""
+    """A district-heating network: demand met by CHP heat, a gas boiler and a heat store.
+
+    The store holds ``heat_store_kwh`` and loses ``heat_store_loss_pct_per_hour`` of
+    its content each hour; it starts at ``heat_store_initial_pct``. CHP heat the
+    network cannot take or store can only be rejected in an emergency cooler of
+    ``emergency_cooler_kw``, at ``heat_dump_penalty_pln_per_mwh``.
+    """
 
     annual_heat_demand_mwh: PositiveKw
     gas_boiler_max_kw: PositiveKw
@@ -274,6 +341,15 @@ class DistrictHeating(Asset):
     gas_price_pln_per_mwh: NonNegative = 250.0
     heat_store_kwh: NonNegative = 0.0
     heat_store_loss_pct_per_hour: float = Field(default=0.5, ge=0, lt=100)
+    heat_store_initial_pct: Percent = 50.0
+    emergency_cooler_kw: NonNegative = Field(
+        default=0.0,
+        description="heat the network's emergency cooler can reject, kW; 0 means none, so "
+        "CHP heat beyond the demand must go into the heat store",
+    )
+    heat_dump_penalty_pln_per_mwh: NonNegative = Field(
+        default=10.0, description="penalty per MWh of heat rejected in the cooler, PLN/MWh"
+    )
 
     def default_points(self) -> list[Point]:
         return [
@@ -289,9 +365,11 @@ class LightingCircuit(Asset):
     """A street-lighting circuit on one road, dimmable in its controller's steps.
 
     ``road`` gives the CEN/TR 13201-1 selection parameters that do not change
-    through the night (option names of the weighting table); traffic volume and
-    ambient luminosity come from forecasts. ``design_class`` is the class the
-    installation was designed for: full power delivers it.
+    through the night (option names of the weighting table); traffic volume
+    comes from the traffic forecast, relative to ``peak_traffic_vehicles_per_hour``,
+    and ambient luminosity from the local clock time (``ambient_luminosity``),
+    unless ``road`` fixes them. ``design_class`` is the class the installation
+    was designed for: full power delivers it.
     """
 
     municipality: str = Field(min_length=1)
@@ -303,6 +381,7 @@ class LightingCircuit(Asset):
         default_factory=lambda: [30, 50, 70, 85, 100]
     )
     peak_traffic_vehicles_per_hour: NonNegative = 600.0
+    ambient_luminosity: AmbientLuminosity = Field(default_factory=AmbientLuminosity)
 
     @field_validator("design_class")
     @classmethod
@@ -345,6 +424,15 @@ class LightingCircuit(Asset):
                     f"road parameter {parameter!r} has no option {option!r}",
                     fix=choose_from(option, table[parameter]),
                     field=f"road.{parameter}",
+                )
+        ambient_options = table[AMBIENT_PARAMETER]
+        for name in ("active", "quiet"):
+            option = getattr(self.ambient_luminosity, name)
+            if option not in ambient_options:
+                raise ConfigValueError(
+                    f"ambient luminosity option {option!r} is not in the weighting table",
+                    fix=choose_from(option, ambient_options),
+                    field=f"ambient_luminosity.{name}",
                 )
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,11 +23,18 @@ from cluster.fields import (
     Month,
     NonNegative,
     PositiveKw,
+    choose_from,
 )
+from cluster.lighting import DEFAULT_WEIGHTING_TABLE
 
 
 class ClusterInfo(FrozenModel):
-    """The cluster itself: name, where it is, and the length of its time step."""
+    """The cluster itself: name, where it is, and the length of its time step.
+
+    ``lighting_weighting`` adapts the CEN/TR 13201-1 weighting table: values
+    given by class system, parameter and option (the TR's names) replace the
+    TR's example values, e.g. ``{ M = { traffic_volume = { very_low = -2 } } }``.
+    """
 
     name: str = Field(min_length=1)
     timezone: str = "Europe/Warsaw"
@@ -35,6 +43,43 @@ class ClusterInfo(FrozenModel):
     longitude_deg: float = Field(ge=-180, le=180)
     altitude_m: float = 0.0
     country: str = Field(default="PL", pattern=r"^[A-Z]{2}$")
+    lighting_weighting: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
+
+    @field_validator("lighting_weighting")
+    @classmethod
+    def _weighting_names_known(
+        cls, value: dict[str, dict[str, dict[str, float]]]
+    ) -> dict[str, dict[str, dict[str, float]]]:
+        for system, parameters in value.items():
+            if system not in DEFAULT_WEIGHTING_TABLE:
+                raise ConfigValueError(
+                    f"{system!r} is not a class system of the weighting table",
+                    fix=choose_from(system, DEFAULT_WEIGHTING_TABLE),
+                    field=system,
+                )
+            table = DEFAULT_WEIGHTING_TABLE[system]
+            for parameter, options in parameters.items():
+                if parameter not in table:
+                    raise ConfigValueError(
+                        f"{parameter!r} is not a parameter of the {system} classes' "
+                        "weighting table (CEN/TR 13201-1)",
+                        fix=choose_from(parameter, table),
+                        field=f"{system}.{parameter}",
+                    )
+                for option, weight in options.items():
+                    if option not in table[parameter]:
+                        raise ConfigValueError(
+                            f"{system}.{parameter} has no option {option!r}",
+                            fix=choose_from(option, table[parameter]),
+                            field=f"{system}.{parameter}.{option}",
+                        )
+                    if not math.isfinite(weight):
+                        raise ConfigValueError(
+                            f"the weighting value of {system}.{parameter}.{option} is {weight}",
+                            fix="give a finite number, e.g. -1, 0, 0.5 or 2",
+                            field=f"{system}.{parameter}.{option}",
+                        )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -47,14 +47,23 @@ class Schedule:
     assets
         Long frame, :data:`ASSET_COLUMNS`: per asset and step, e.g. a PV
         plant's ``available_kw``/``output_kw``/``curtailed_kw`` or a battery's
-        ``charge_kw``/``discharge_kw``/``soc_kwh``.
+        ``charge_kw``/``discharge_kw``/``soc_kwh``; a waste-to-energy CHP's
+        ``on`` and ``start`` (0 or 1, unit ``-``), ``output_kw`` (electric) and
+        ``heat_kw``; a district-heating network's ``boiler_kw``,
+        ``store_level_kwh``, ``dump_kw`` (emergency cooler) and ``gas_cost``
+        (PLN in the step); a biogas CHP's ``output_kw``, ``holder_kwh`` and
+        ``flare_kw`` (kW of gas). Levels (``soc_kwh``, ``store_level_kwh``,
+        ``holder_kwh``) are at the END of each step.
     cluster
         Frame indexed by UTC step start, :data:`CLUSTER_COLUMNS`.
     costs
-        One row per cost component: ``component``, ``cost_pln`` (revenue negative).
+        One row per cost component: ``component``, ``cost_pln`` (revenue
+        negative); besides energy, distribution and capacity: ``wte_start``,
+        ``gas``, the declared penalties ``heat_dump`` and ``flare``,
+        ``battery_cycle`` and ``co2`` (0 when not priced).
     meta
         Plain facts about the run: solver status, objective, gap, times (s),
-        input identities.
+        input identities; ``co2_t``, the plan's tonnes of CO2, when CO2 is priced.
     """
 
     day: date

@@ -20,10 +20,16 @@ The modules, from the interface down:
   :mod:`~forecasting.regression` (the load model, with
   :mod:`~forecasting.profile` and :mod:`~forecasting.dynamics`),
   :mod:`~forecasting.seasonal` (MSTL), :mod:`~forecasting.smoothing`
-  (double-seasonal exponential smoothing);
+  (double-seasonal exponential smoothing), :mod:`~forecasting.pv` (PV
+  physics corrected by the plant's history, on :mod:`~forecasting.irradiance`),
+  :mod:`~forecasting.level` (plants' recent level), :mod:`~forecasting.lighting`
+  (dusk, dawn and street-lighting load);
 - helpers: :mod:`~forecasting.grid` (steps, horizons, the wall clock),
   :mod:`~forecasting.features` (calendar and degree features),
   :mod:`~forecasting.intervals` and :mod:`~forecasting.calibration`
-  (prediction intervals), :mod:`~forecasting.metrics` (accuracy);
-- :mod:`~forecasting.daily`: the day-ahead forecast ``klaster schedule`` uses.
+  (prediction intervals), :mod:`~forecasting.metrics` (accuracy),
+  :mod:`~forecasting.weather` (the weather forecast given to the models);
+- :mod:`~forecasting.series`: which series a cluster needs and each one's model;
+- :mod:`~forecasting.daily`: the day-ahead forecast ``klaster schedule`` uses;
+- :mod:`~forecasting.backtest`: rolling-origin evaluation (``klaster backtest``).
 """

@@ -1,64 +1,125 @@
 """The day-ahead forecast of every series the optimiser needs.
 
-Version 0 uses seasonal-naive models: weekly for series driven by people
-(loads, traffic), daily for weather-driven and plant series. Published
-day-ahead prices are used as they are when the store has them.
+:func:`forecast_day` forecasts one local day for a cluster: each series of
+:func:`forecasting.series.series_specs` with its model (loads and heat by
+the calendar regression with the temperature forecast, PV by the corrected
+physical model, plants by their recent level, street-lighting loads by
+their burning power and the sun), in worker processes
+(:func:`forecasting.batch.forecast_many`), reusing fitted models when a
+:class:`~forecasting.batch.FitCache` is given. Besides the series, it
+gives the share of each step the street lamps burn
+(``SeriesId.LAMPS_ON_FRACTION``) and each circuit's dusk and dawn, and it
+passes the day's weather forecast on (the buildings' thermal model needs
+the outdoor temperature).
+
+The weather of the day forecast is the weather forecast the store holds for
+it (:mod:`forecasting.weather`). Day-ahead prices are taken as published when
+the store holds them for every step of the day (the auction has cleared);
+before that they are forecast from their history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from cluster.config import ClusterConfig
 from cluster.timeseries import SeriesId
-from forecasting.base import ForecastError, ForecastResult
-from forecasting.naive import SeasonalNaive
+from forecasting.base import DEFAULT_LEVELS, ForecastResult
+from forecasting.batch import FitCache, forecast_many
+from forecasting.irradiance import Site
+from forecasting.lighting import lamps_on_fraction, lighting_hours
+from forecasting.series import SeriesSpec, series_specs
+from forecasting.weather import WEATHER_SERIES, weather_regressors
 
 #: Days of history a day-ahead forecast reads.
-HISTORY_DAYS = 28
+HISTORY_DAYS = 56
 
-
-@dataclass(frozen=True)
-class SeriesNeed:
-    """A series the optimiser needs, and the model that forecasts it by default."""
-
-    series_id: str
-    season_days: int
-
-
-def needed_series(config: ClusterConfig) -> list[SeriesNeed]:
-    """Every series a day's plan needs, with its default seasonal model."""
-    needs = [
-        SeriesNeed(SeriesId.load(cp.id), 7)
-        for cp in config.connection_points
-        if cp.annual_consumption_mwh > 0 or config.assets_at(cp.id)
-    ]
-    needs += [SeriesNeed(SeriesId.pv(p.id), 1) for p in config.assets.pv_plants]
-    needs += [SeriesNeed(SeriesId.wte(c.id), 1) for c in config.assets.wte_chps]
-    needs += [SeriesNeed(SeriesId.biogas_inflow(c.id), 1) for c in config.assets.biogas_chps]
-    needs += [SeriesNeed(SeriesId.heat_demand(d.id), 1) for d in config.assets.district_heating]
-    needs += [SeriesNeed(SeriesId.traffic(c.id), 7) for c in config.assets.lighting_circuits]
-    needs.append(SeriesNeed(SeriesId.DAY_AHEAD_PRICE, 7))
-    return needs
+ReadHistory = Callable[[list[str], pd.Timestamp, pd.Timestamp], pd.DataFrame]
 
 
 @dataclass(frozen=True)
 class DayForecast:
-    """Forecasts of every needed series for one day's steps."""
+    """Forecasts of every needed series for one day's steps.
+
+    Attributes
+    ----------
+    values
+        Point forecasts (published prices where known) on the day's UTC
+        steps, one column per series id; the weather forecast of the day
+        (``SeriesId.TEMPERATURE_C``, and cloud and irradiance where known);
+        and ``SeriesId.LAMPS_ON_FRACTION`` when the cluster has street lighting.
+    results
+        Each forecast series' result: point, intervals, model and notes.
+    published
+        Series taken as published rather than forecast (the day-ahead price).
+    failed
+        Series that could not be forecast, with the reason.
+    lighting
+        Dawn and dusk of each lighting circuit (:func:`forecasting.lighting.lighting_hours`).
+    notes
+        What was done about the weather forecast (gaps filled).
+    specs
+        How each series was forecast, by series id.
+    """
 
     values: pd.DataFrame
     results: dict[str, ForecastResult]
     published: frozenset[str]
     failed: dict[str, str]
+    lighting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: tuple[str, ...] = ()
+    specs: Mapping[str, SeriesSpec] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """Every forecast as one long frame, to store and to write.
+
+        Columns ``series_id``, ``group``, ``model``, ``ts`` (UTC), ``point``
+        and the interval bounds (``lower_80``, ``upper_80``, ...); published
+        series have the model ``published`` and no intervals.
+        """
+        parts = []
+        for series_id, result in self.results.items():
+            frame = result.to_frame().rename_axis("ts").reset_index()
+            frame.insert(0, "model", result.model)
+            parts.append(frame.assign(series_id=series_id))
+        for series_id in sorted(self.published):
+            frame = pd.DataFrame({"ts": self.values.index, "point": self.values[series_id]})
+            parts.append(frame.assign(series_id=series_id, model="published"))
+        if not parts:
+            return pd.DataFrame(columns=["series_id", "group", "model", "ts", "point"])
+        table = pd.concat(parts, ignore_index=True)
+        table["group"] = [
+            str(self.specs[s].group) if s in self.specs else "" for s in table["series_id"]
+        ]
+        first = ["series_id", "group", "model", "ts", "point"]
+        return table[first + [c for c in table.columns if c not in first]]
+
+
+def _published(
+    config: ClusterConfig, steps: pd.DatetimeIndex, read_history: ReadHistory
+) -> pd.Series | None:
+    """The day-ahead prices of the day when the store has them for every step."""
+    end = steps[-1] + pd.Timedelta(minutes=config.cluster.step_minutes)
+    frame = read_history([SeriesId.DAY_AHEAD_PRICE], steps[0], end)
+    if SeriesId.DAY_AHEAD_PRICE not in frame:
+        return None
+    price = frame[SeriesId.DAY_AHEAD_PRICE].reindex(steps)
+    return price.rename(SeriesId.DAY_AHEAD_PRICE) if price.notna().all() else None
 
 
 def forecast_day(
     config: ClusterConfig,
     steps: pd.DatetimeIndex,
-    read_history: Callable[[list[str], pd.Timestamp, pd.Timestamp], pd.DataFrame],
+    read_history: ReadHistory,
+    *,
+    history_days: int = HISTORY_DAYS,
+    workers: int = 2,
+    cache: FitCache | None = None,
+    levels: tuple[float, ...] = DEFAULT_LEVELS,
 ) -> DayForecast:
     """Forecast every needed series over ``steps``.
 
@@ -67,41 +128,90 @@ def forecast_day(
     config
         The cluster.
     steps
-        UTC step starts of the day to forecast.
+        UTC step starts of the local day to forecast.
     read_history
-        ``(series_ids, start, end) -> wide frame`` of stored values; the
-        store's ``read_series``.
+        ``(series_ids, start, end) -> wide frame`` of stored values in
+        ``[start, end)``; the store's ``read_series``.
+    history_days
+        Days of history read before the day, days.
+    workers
+        Worker processes for the forecasts.
+    cache
+        Fitted models to reuse and to keep (see :class:`~forecasting.batch.FitCache`).
+    levels
+        Prediction-interval levels.
 
-    A series whose values for ``steps`` are already all stored and that is
-    published ahead (the day-ahead price) is taken as published. A series
-    that cannot be forecast is reported in ``failed``; the others still run.
+    A series that cannot be forecast is reported in ``failed``; the others
+    still run.
     """
-    needs = needed_series(config)
-    ids = [n.series_id for n in needs]
-    start = steps[0] - pd.Timedelta(days=HISTORY_DAYS)
-    history = read_history(ids, start, steps[0])
-    end = steps[-1] + pd.Timedelta(minutes=config.cluster.step_minutes)
-    published_frame = read_history([SeriesId.DAY_AHEAD_PRICE], steps[0], end)
-    published: set[str] = set()
+    info = config.cluster
+    zone, site, step = info.zone, Site.of_cluster(info), info.step_minutes
+    specs = {spec.series_id: spec for spec in series_specs(config)}
+    start = steps[0] - pd.Timedelta(days=history_days)
+    end = steps[-1] + pd.Timedelta(minutes=step)
+    published_price = _published(config, steps, read_history)
+    columns: dict[str, pd.Series] = {}
+    if published_price is not None:
+        columns[SeriesId.DAY_AHEAD_PRICE] = published_price
+    wanted = [sid for sid in specs if sid not in columns]
+    history = read_history(wanted, start, steps[0])
+    weather, notes = weather_regressors(
+        read_history(list(WEATHER_SERIES), start, end), steps, zone, site, step
+    )
+    empty = pd.Series(dtype=float)
+    outcomes = forecast_many(
+        {sid: history.get(sid, empty) for sid in wanted},
+        steps,
+        weather,
+        workers=workers,
+        models={sid: specs[sid].model for sid in wanted},
+        kinds={sid: specs[sid].kind for sid in wanted},
+        options={sid: specs[sid].options for sid in wanted},
+        levels=levels,
+        cache=cache,
+        timezone=info.timezone,
+        country=info.country,
+    )
     results: dict[str, ForecastResult] = {}
     failed: dict[str, str] = {}
-    columns: dict[str, pd.Series] = {}
-    price = published_frame.reindex(steps)[SeriesId.DAY_AHEAD_PRICE]
-    if price.notna().all():
-        columns[SeriesId.DAY_AHEAD_PRICE] = price.rename(SeriesId.DAY_AHEAD_PRICE)
-        published.add(SeriesId.DAY_AHEAD_PRICE)
-    for need in needs:
-        if need.series_id in columns:
-            continue
-        model = SeasonalNaive(need.season_days, config.cluster.timezone)
-        series = history[need.series_id] if need.series_id in history else pd.Series(dtype=float)
-        series = series.rename(need.series_id)
-        try:
-            result = model.fit(series).forecast(steps)
-        except ForecastError as exc:
-            failed[need.series_id] = exc.message
-            continue
-        results[need.series_id] = result
-        columns[need.series_id] = result.point
-    values = pd.DataFrame(columns, index=steps)
-    return DayForecast(values, results, frozenset(published), failed)
+    for series_id, outcome in outcomes.items():
+        if isinstance(outcome, ForecastResult):
+            results[series_id] = outcome
+            columns[series_id] = outcome.point
+        else:
+            failed[series_id] = outcome.message
+    for column in WEATHER_SERIES:
+        forecast = weather[column].reindex(steps) if column in weather else None
+        if forecast is not None and forecast.notna().all():
+            columns[column] = forecast.rename(column)
+        elif column == SeriesId.TEMPERATURE_C:
+            missing = len(steps) if forecast is None else int(forecast.isna().sum())
+            failed[column] = (
+                f"series {column!r}: the weather forecast is missing for {missing} step(s) "
+                "of the day and of the day before"
+            )
+    cloud = weather[SeriesId.CLOUD_PCT].reindex(steps) if SeriesId.CLOUD_PCT in weather else None
+    lighting = pd.DataFrame()
+    if config.assets.lighting_circuits:
+        cloud_values = None if cloud is None else cloud.to_numpy(dtype=float)
+        fraction = lamps_on_fraction(steps, site, step, cloud_values)
+        columns[SeriesId.LAMPS_ON_FRACTION] = pd.Series(fraction, index=steps)
+        day = steps[0].tz_convert(zone).date()
+        known_cloud = None if cloud is None or cloud.isna().all() else cloud
+        lighting = lighting_hours(config, day, known_cloud)
+    ordered = [sid for sid in specs if sid in columns] + [
+        sid for sid in columns if sid not in specs
+    ]
+    values = pd.DataFrame({sid: columns[sid].reindex(steps) for sid in ordered}, index=steps)
+    if values.isna().any().any() and not failed:
+        bad = [str(c) for c in values.columns[values.isna().any()]]
+        notes.append(f"forecasts with missing steps: {', '.join(bad)}")
+    return DayForecast(
+        values=values.astype(np.float64),
+        results=results,
+        published=frozenset([SeriesId.DAY_AHEAD_PRICE] if published_price is not None else []),
+        failed=failed,
+        lighting=lighting,
+        notes=tuple(notes),
+        specs=specs,
+    )

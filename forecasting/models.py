@@ -35,7 +35,10 @@ from forecasting.base import (
 )
 from forecasting.cleaning import CleaningOptions, CleaningReport, clean_history
 from forecasting.grid import infer_step_minutes, series_label, steps_per_day
+from forecasting.level import RecentLevel
+from forecasting.lighting import StreetLightingLoad
 from forecasting.naive import SeasonalNaive
+from forecasting.pv import PhysicalPv
 from forecasting.regression import CalendarRegression
 from forecasting.seasonal import Mstl
 from forecasting.smoothing import DoubleSeasonalSmoothing
@@ -79,6 +82,15 @@ MODELS: dict[str, ModelEntry] = {
     "calendar_regression": ModelEntry(
         CalendarRegression,
         "calendar profile × heating/cooling degrees, errors carried by lead time",
+    ),
+    "pv_physical": ModelEntry(
+        PhysicalPv, "pvlib physics from the weather forecast, corrected by the plant's history"
+    ),
+    "recent_level": ModelEntry(
+        RecentLevel, "level of the last hours plus the daily pattern; an outage continues"
+    ),
+    "street_lighting": ModelEntry(
+        StreetLightingLoad, "burning power × share of the step lamps burn (sun and cloud)"
     ),
 }
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from cluster.schedule import ASSET_COLUMNS, CLUSTER_COLUMNS, CONNECTION_POINT_COLUMNS, Schedule
+from optimisation.components.building import setpoint_plan_c
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent
 from optimisation.errors import NoPlanError, OptimisationError
@@ -77,6 +78,94 @@ def _asset_rows(steps: pd.DatetimeIndex, asset_id: str, quantity: str, unit: str
     )
 
 
+def _plant_frames(model: ClusterModel, positions: range) -> list[pd.DataFrame]:
+    """Rows of the waste-to-energy plants, the heat networks and the biogas engines."""
+    steps = model.horizon.steps
+    frames: list[pd.DataFrame] = []
+    for chp_id, wte in model.wte_chps.items():
+        frames += [
+            # Binaries within the solver's integrality tolerance are reported as 0 or 1.
+            _asset_rows(steps, chp_id, "on", "-", np.round(_values(wte.on, positions))),
+            _asset_rows(steps, chp_id, "output_kw", "kW", _values(wte.output_kw, positions)),
+            _asset_rows(steps, chp_id, "heat_kw", "kW", _values(wte.heat_kw, positions)),
+            _asset_rows(steps, chp_id, "start", "-", np.round(_values(wte.start, positions))),
+        ]
+    for network_id, network in model.district_heating.items():
+        frames += [
+            _asset_rows(steps, network_id, quantity, unit, _values(component, positions))
+            for quantity, unit, component in (
+                ("boiler_kw", "kW", network.boiler_kw),
+                ("store_level_kwh", "kWh", network.store_level_kwh),
+                ("dump_kw", "kW", network.dump_kw),
+                ("gas_cost", "PLN", network.gas_cost_pln),
+            )
+        ]
+    for chp_id, biogas in model.biogas_chps.items():
+        frames += [
+            _asset_rows(steps, chp_id, quantity, unit, _values(component, positions))
+            for quantity, unit, component in (
+                ("output_kw", "kW", biogas.output_kw),
+                ("holder_kwh", "kWh", biogas.holder_kwh),
+                ("flare_kw", "kW", biogas.flare_kw),
+            )
+        ]
+    return frames
+
+
+def _building_frames(model: ClusterModel, positions: range) -> list[pd.DataFrame]:
+    """Rows of the buildings and of their zones (asset ``<building>/<zone>``)."""
+    steps = model.horizon.steps
+    step_h = model.horizon.step_hours
+    frames: list[pd.DataFrame] = []
+    for building_id, building in model.buildings.items():
+        electric = _values(building.electric_kw, positions)
+        baseline = _clean(building.baseline_electric_kw)
+        frames += [
+            _asset_rows(steps, building_id, "electric_kw", "kW", electric),
+            _asset_rows(steps, building_id, "in_load_forecast_kw", "kW", baseline),
+        ]
+        for zone in building.zones.values():
+            temp = _values(zone.temp_c, positions)
+            outside = _values(zone.too_cold_k, positions) + _values(zone.too_warm_k, positions)
+            setpoint = np.array([
+                setpoint_plan_c(float(v), low, high)
+                for v, low, high in zip(temp, zone.band_min_c, zone.band_max_c, strict=True)
+            ])  # fmt: skip
+            frames += [
+                _asset_rows(steps, zone.asset_id, "setpoint_c", "degC", setpoint),
+                _asset_rows(steps, zone.asset_id, "temp_c", "degC", temp),
+                _asset_rows(steps, zone.asset_id, "heat_kw", "kW",
+                            _values(zone.heat_kw, positions)),
+                _asset_rows(steps, zone.asset_id, "electric_kw", "kW",
+                            _values(zone.electric_kw, positions)),
+                _asset_rows(steps, zone.asset_id, "comfort_violation_kh", "K h",
+                            _clean(outside * step_h)),
+            ]  # fmt: skip
+    return frames
+
+
+def _lighting_frames(model: ClusterModel, positions: range) -> list[pd.DataFrame]:
+    """Rows of the street-lighting circuits; ``class`` and ``min_dim_pct`` where lamps burn."""
+    steps = model.horizon.steps
+    frames: list[pd.DataFrame] = []
+    for circuit_id, circuit in model.lighting_circuits.items():
+        # The dim level is a sum of binaries: within the solver's tolerance of a whole %.
+        dim = np.round(_values(circuit.dim_pct, positions), 6)
+        lit = [t for t in positions if circuit.on_fraction[t] > 0]
+        classes = np.array([c.number for c in circuit.classes if c is not None], dtype=float)
+        floors = np.array([circuit.min_dim_pct[t] for t in lit], dtype=float)
+        frames += [
+            _asset_rows(steps, circuit_id, "dim_pct", "%", dim),
+            _asset_rows(steps, circuit_id, "on", "-", np.array(circuit.on, dtype=float)),
+            _asset_rows(steps, circuit_id, "power_kw", "kW", _values(circuit.power_kw, positions)),
+            _asset_rows(steps, circuit_id, "in_load_forecast_kw", "kW",
+                        _clean(circuit.in_forecast_kw)),
+            _asset_rows(steps[lit], circuit_id, "class", "-", classes),
+            _asset_rows(steps[lit], circuit_id, "min_dim_pct", "%", floors),
+        ]  # fmt: skip
+    return frames
+
+
 def _asset_frame(model: ClusterModel, positions: range) -> pd.DataFrame:
     steps = model.horizon.steps
     frames: list[pd.DataFrame] = []
@@ -97,8 +186,9 @@ def _asset_frame(model: ClusterModel, positions: range) -> pd.DataFrame:
                 ("soc_kwh", "kWh", battery.soc_kwh),
             )
         ]
-    for asset_id, fixed in model.fixed_generation.items():
-        frames.append(_asset_rows(steps, asset_id, "output_kw", "kW", _clean(fixed.output_kw)))
+    frames += _plant_frames(model, positions)
+    frames += _building_frames(model, positions)
+    frames += _lighting_frames(model, positions)
     if not frames:
         return pd.DataFrame({column: [] for column in ASSET_COLUMNS})
     return pd.concat(frames, ignore_index=True).loc[:, list(ASSET_COLUMNS)]
@@ -138,8 +228,9 @@ def _cost_frame(model: ClusterModel) -> pd.DataFrame:
 def extract_schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveResult) -> Schedule:
     """The plan held by a solved model, as a :class:`~cluster.schedule.Schedule`.
 
-    Powers are kW, a battery's ``soc_kwh`` is the energy stored at the END of
-    each step, kWh, and costs are PLN (revenue negative). The
+    Powers are kW, a battery's ``soc_kwh``, a heat store's ``store_level_kwh``
+    and a gas holder's ``holder_kwh`` are the energy held at the END of each
+    step, kWh, and costs are PLN (revenue negative). The
     ``capacity_fixed_share`` cost row is reported but was not optimised: the
     objective is the total less that row. Values within :data:`NOISE` of zero
     are written as 0.
@@ -170,6 +261,8 @@ def extract_schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveR
         "build_time_s": model.build_time_s,
         **result.as_meta(),
     }
+    if model.emissions is not None:
+        meta["co2_t"] = model.emissions.planned_co2_t()
     return Schedule(
         day=inputs.day,
         timezone=inputs.config.cluster.timezone,

@@ -43,8 +43,14 @@ class PlanningInputs:
         :class:`cluster.timeseries.SeriesId`: ``SeriesId.load(cp)`` demand
         behind a connection point, kW (a missing column means no load);
         ``SeriesId.pv(plant)`` available PV output, kW;
-        ``SeriesId.wte(chp)`` waste-to-energy electric output, kW;
-        ``SeriesId.biogas_inflow(chp)`` biogas inflow as gas power, kW.
+        ``SeriesId.wte(chp)`` waste-to-energy electric output, kW, read as
+        the plant's availability (about 0 in an outage);
+        ``SeriesId.biogas_inflow(chp)`` biogas inflow as gas power, kW;
+        ``SeriesId.heat_demand(network)`` district-heating demand, kW of heat;
+        ``SeriesId.TEMPERATURE_C`` outdoor temperature, °C (with buildings);
+        ``SeriesId.LAMPS_ON_FRACTION`` share of each step the street lamps
+        burn, 0-1, and ``SeriesId.traffic(circuit)`` vehicles/h (with lighting
+        circuits; a circuit without a traffic column counts as at its peak).
     day_ahead_price_pln_per_mwh
         Day-ahead market price of each step, PLN/MWh, indexed by ``steps``.
     """
@@ -80,6 +86,8 @@ def required_series(config: ClusterConfig) -> Iterator[tuple[str, str]]:
         yield SeriesId.wte(wte.id), f"waste-to-energy CHP {wte.id!r}"
     for biogas in config.assets.biogas_chps:
         yield SeriesId.biogas_inflow(biogas.id), f"biogas CHP {biogas.id!r}"
+    for network in config.assets.district_heating:
+        yield SeriesId.heat_demand(network.id), f"district-heating network {network.id!r}"
 
 
 def _optional_load_series(config: ClusterConfig) -> Iterator[tuple[str, str]]:

@@ -19,18 +19,33 @@ import pyomo.environ as pyo
 
 from optimisation.components.balance import ClusterBalanceHandle, add_cluster_balance
 from optimisation.components.battery import BatteryHandle, add_batteries
+from optimisation.components.biogas import BiogasHandle, add_biogas_chps
+from optimisation.components.building import (
+    BuildingHandle,
+    add_buildings,
+    check_building_inputs,
+)
 from optimisation.components.bus import Injection
 from optimisation.components.connection import ConnectionPointHandle, add_connection_points
 from optimisation.components.costs import CostTerm
-from optimisation.components.fixed_generation import (
-    FixedGenerationHandle,
-    add_fixed_generation,
+from optimisation.components.district_heat import DistrictHeatHandle, add_district_heating
+from optimisation.components.emissions import Co2Pricing, EmissionsHandle, add_emissions
+from optimisation.components.forecast_share import (
+    ForecastCorrectionHandle,
+    add_forecast_corrections,
+)
+from optimisation.components.lighting import (
+    LightingCircuitHandle,
+    add_lighting,
+    check_lighting_inputs,
 )
 from optimisation.components.purchasing import PurchasingHandle, add_purchasing
 from optimisation.components.pv import PVPlantHandle, add_pv_plants
+from optimisation.components.wte import WteHandle, WteState, add_wte_chps
+from optimisation.consistency import check_consistency
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon, define_horizon
-from optimisation.inputs import PlanningInputs, check_inputs
+from optimisation.inputs import PlanningInputs
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,31 @@ class ModelOptions:
     battery_end_soc_pct
         End-of-day state-of-charge floor per battery id, % of its capacity;
         a battery not named must end at least at its initial state of charge.
+    wte_initial
+        State of a waste-to-energy plant before the first step, per plant id
+        (e.g. measured); a plant not named starts from its configuration.
+    gas_holder_initial_pct, heat_store_initial_pct
+        Gas holder level per biogas CHP id and heat store level per
+        district-heating network id before the first step, % of capacity;
+        the configuration's when not named.
+    co2
+        A price on CO2 with its emission factors; ``None`` leaves CO2 out.
+    comfort_penalty_pln_per_kh
+        Penalty of a building zone outside its comfort band, PLN per kelvin-hour:
+        high enough that comfort gives way only where the band cannot be held.
+    zone_initial_temp_c
+        Room temperature before the first step per zone asset id
+        ``<building>/<zone>`` (e.g. measured), °C; a zone not named starts at
+        its configured ``initial_temp_c``, else the day is planned periodic.
     """
 
     battery_end_soc_pct: Mapping[str, float] = field(default_factory=dict)
+    wte_initial: Mapping[str, WteState] = field(default_factory=dict)
+    gas_holder_initial_pct: Mapping[str, float] = field(default_factory=dict)
+    heat_store_initial_pct: Mapping[str, float] = field(default_factory=dict)
+    co2: Co2Pricing | None = None
+    comfort_penalty_pln_per_kh: float = 1000.0
+    zone_initial_temp_c: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,10 +105,17 @@ class ClusterModel:
         What it was built from.
     horizon
         Its steps and hours.
-    pv_plants, batteries, fixed_generation, connection_points
+    pv_plants, batteries, wte_chps, district_heating, biogas_chps, connection_points
         Handles by asset or connection point id.
     purchasing, cluster_balance
         The joint purchase and the cluster balance.
+    emissions
+        The cluster's CO2, when priced.
+    buildings, lighting_circuits
+        Handles by building and circuit id.
+    forecast_corrections
+        What comes off each connection point's load forecast because a
+        component plans that demand itself, by connection point id.
     cost_terms
         Every cost term; the objective is the sum of the optimised ones.
     build_time_s
@@ -84,10 +128,16 @@ class ClusterModel:
     horizon: Horizon
     pv_plants: Mapping[str, PVPlantHandle]
     batteries: Mapping[str, BatteryHandle]
-    fixed_generation: Mapping[str, FixedGenerationHandle]
+    wte_chps: Mapping[str, WteHandle]
+    district_heating: Mapping[str, DistrictHeatHandle]
+    biogas_chps: Mapping[str, BiogasHandle]
     connection_points: Mapping[str, ConnectionPointHandle]
     purchasing: PurchasingHandle
     cluster_balance: ClusterBalanceHandle
+    emissions: EmissionsHandle | None
+    buildings: Mapping[str, BuildingHandle]
+    lighting_circuits: Mapping[str, LightingCircuitHandle]
+    forecast_corrections: Mapping[str, ForecastCorrectionHandle]
     cost_terms: tuple[CostTerm, ...]
     build_time_s: float
 
@@ -146,30 +196,65 @@ def build_model(inputs: PlanningInputs, options: ModelOptions | None = None) -> 
     Raises
     ------
     PlanningInputError
-        If the inputs or options cannot be planned with (see :func:`check_inputs`).
+        If the inputs or options cannot be planned with (see
+        :func:`~optimisation.consistency.check_consistency`).
     """
     started = time.perf_counter()
     options = options or ModelOptions()
-    check_inputs(inputs)
     check_options(inputs, options)
+    check_consistency(inputs, options)
+    check_building_inputs(inputs, options.zone_initial_temp_c)
+    check_lighting_inputs(inputs)
 
     model = pyo.ConcreteModel(name=f"klaster {inputs.day.isoformat()}")
     horizon = define_horizon(model, inputs)
     pv_plants = add_pv_plants(model, horizon, inputs)
     batteries = add_batteries(model, horizon, inputs, options.battery_end_soc_pct)
-    fixed_generation = add_fixed_generation(model, horizon, inputs)
+    wte_chps = add_wte_chps(model, horizon, inputs, options.wte_initial)
+    district_heating = add_district_heating(
+        model, horizon, inputs, wte_chps, options.heat_store_initial_pct
+    )
+    biogas_chps = add_biogas_chps(model, horizon, inputs, options.gas_holder_initial_pct)
+    buildings = add_buildings(
+        model, horizon, inputs, options.comfort_penalty_pln_per_kh, options.zone_initial_temp_c
+    )
+    lighting_circuits = add_lighting(model, horizon, inputs)
+    forecast_corrections = add_forecast_corrections(
+        model,
+        horizon,
+        inputs,
+        [
+            *(h.forecast_share for h in buildings.values()),
+            *(h.forecast_share for h in lighting_circuits.values()),
+        ],
+    )
     injections: list[Injection] = [
         *(h.injection for h in pv_plants.values()),
         *(h.injection for h in batteries.values()),
-        *(h.injection for h in fixed_generation.values()),
+        *(h.injection for h in wte_chps.values()),
+        *(h.injection for h in biogas_chps.values()),
+        *(h.injection for h in buildings.values()),
+        *(h.injection for h in lighting_circuits.values()),
+        *(h.injection for h in forecast_corrections.values()),
     ]
     connection_points = add_connection_points(model, horizon, inputs, injections)
     purchasing = add_purchasing(model, horizon, inputs)
     cluster_balance = add_cluster_balance(model, horizon, connection_points, purchasing)
+    emissions = None
+    if options.co2 is not None:
+        emissions = add_emissions(
+            model, horizon, options.co2, purchasing, district_heating.values()
+        )
 
     cost_terms = (
         *purchasing.cost_terms,
         *(term for cp in connection_points.values() for term in cp.cost_terms),
+        *(term for battery in batteries.values() for term in battery.cost_terms),
+        *(term for chp in wte_chps.values() for term in chp.cost_terms),
+        *(term for network in district_heating.values() for term in network.cost_terms),
+        *(term for chp in biogas_chps.values() for term in chp.cost_terms),
+        *(emissions.cost_terms if emissions is not None else ()),
+        *(term for building in buildings.values() for term in building.cost_terms),
     )
     model.total_cost_pln = pyo.Objective(
         expr=sum(term.expression for term in cost_terms if term.optimised), sense=pyo.minimize
@@ -181,10 +266,16 @@ def build_model(inputs: PlanningInputs, options: ModelOptions | None = None) -> 
         horizon=horizon,
         pv_plants=pv_plants,
         batteries=batteries,
-        fixed_generation=fixed_generation,
+        wte_chps=wte_chps,
+        district_heating=district_heating,
+        biogas_chps=biogas_chps,
         connection_points=connection_points,
         purchasing=purchasing,
         cluster_balance=cluster_balance,
+        emissions=emissions,
+        buildings=buildings,
+        lighting_circuits=lighting_circuits,
+        forecast_corrections=forecast_corrections,
         cost_terms=cost_terms,
         build_time_s=time.perf_counter() - started,
     )

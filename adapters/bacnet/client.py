@@ -28,7 +28,7 @@ from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import Null, ObjectIdentifier, Real
 
 from adapters.bacnet import stack
-from adapters.bacnet.commands import DEFAULT_WRITE_PRIORITY, PriorityCommander
+from adapters.bacnet.commands import DEFAULT_WRITE_PRIORITY, CommandState, PriorityCommander
 from adapters.bacnet.cov import CovCallback, CovSubscription
 from adapters.bacnet.maps import MAX_INSTANCE, BacnetDevice, BacnetPointBinding
 from adapters.bacnet.stack import ServiceRefused
@@ -387,6 +387,11 @@ class BacnetClient:
         if self._app is None:
             return []
         return await self._commander.relinquish_all(device)
+
+    async def command_state(self, device: BacnetDevice, point_id: str) -> CommandState:
+        """Who holds a commandable point: see :meth:`PriorityCommander.command_state`."""
+        self._require_app()
+        return await self._commander.command_state(device, point_id)
 
     async def _write_present_value(
         self, device: BacnetDevice, binding: BacnetPointBinding, value: float | None, priority: int

@@ -30,7 +30,7 @@ from adapters.bacnet.values import (
     same_value,
 )
 from adapters.device import WriteResult
-from adapters.errors import AdapterError, PointWriteRejected
+from adapters.errors import AdapterError, PointReadError, PointWriteRejected
 
 #: Priorities 1-7 belong to life safety, critical equipment and local operators.
 LOWEST_RESERVED_PRIORITY = 7
@@ -236,6 +236,26 @@ class PriorityCommander:
                 "equipment, operators); nothing was sent",
                 fix=allowed,
             )
+
+    async def command_state(self, device: BacnetDevice, point_id: str) -> CommandState:
+        """Who holds a commandable point: its 16 slots, the active priority and the value.
+
+        Raises
+        ------
+        PointReadError
+            If the point's object has no priority array, or the device refuses to read it.
+        DeviceUnreachable
+            If the device does not answer.
+        """
+        binding = device.binding(point_id)
+        state = await self._state_or_none(device, binding) if binding.commandable else None
+        if state is None:
+            raise PointReadError(
+                f"{_where(device, binding)}: the priority array of "
+                f"{binding.object_identifier} cannot be read",
+                fix="read priority arrays of commandable objects (setpoints, outputs) only",
+            )
+        return state
 
     async def _present_value_or_none(
         self, device: BacnetDevice, binding: BacnetPointBinding

@@ -1,4 +1,7 @@
-"""Street lighting: when lamps burn, what the circuits draw, and the traffic on lit roads."""
+"""Street lighting: what the circuits draw, and the traffic on lit roads.
+
+When lamps burn is :func:`cluster.lighting.lamps_on`, the rule the forecasts use too.
+"""
 
 from __future__ import annotations
 
@@ -10,39 +13,20 @@ from numpy.typing import NDArray
 from adapters.demo.calendar import LocalCalendar
 from adapters.demo.noise import FloatArray, smooth_noise, standard_normal, stream_key
 from cluster.config import LightingCircuit
+from cluster.lighting import lamps_on
 
-LAMPS_ON_ELEVATION_DEG = -1.0
-"""Lamps burn when the sun's apparent elevation is below this, degrees."""
-HEAVY_CLOUD_LAMPS_ON_ELEVATION_DEG = 2.0
-"""Under heavy cloud dusk comes early: lamps burn below this elevation, degrees."""
-HEAVY_CLOUD_PCT = 85.0
-"""Cloud cover above which the heavy-cloud threshold applies, %."""
+__all__ = [
+    "BURNING_HOURS_PER_YEAR",
+    "circuit_power_kw",
+    "lamps_on",
+    "street_lighting_load_kw",
+    "traffic_vehicles_per_hour",
+]
+
 # Annual burning hours of a dusk-to-dawn installation in central Poland, h; used
 # only for a street-lighting point that has an annual energy but no circuits.
 BURNING_HOURS_PER_YEAR = 4150.0
 _DAY_S = 86_400
-
-
-def lamps_on(apparent_elevation_deg: FloatArray, cloud_pct: FloatArray) -> NDArray[np.bool_]:
-    """Whether dusk-to-dawn street lamps burn.
-
-    On when the sun's apparent elevation is below -1°, or below +2° when the
-    cloud cover exceeds 85 % (a dark sky at dusk and dawn).
-
-    Parameters
-    ----------
-    apparent_elevation_deg
-        The sun's apparent elevation (with refraction), degrees.
-    cloud_pct
-        Cloud cover, %.
-    """
-    threshold = np.where(
-        np.asarray(cloud_pct) > HEAVY_CLOUD_PCT,
-        HEAVY_CLOUD_LAMPS_ON_ELEVATION_DEG,
-        LAMPS_ON_ELEVATION_DEG,
-    )
-    result: NDArray[np.bool_] = np.asarray(apparent_elevation_deg) < threshold
-    return result
 
 
 def circuit_power_kw(

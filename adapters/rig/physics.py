@@ -2,9 +2,9 @@
 
 Each function takes the state at the start of a step, the commands in force
 and the step length, and returns the state at its end. They hold for any step
-length (the rig's step grows with its speed): ramps are bounded per step, the
-zone model is solved exactly for a constant heat input, and storage limits
-cut power rather than let a state overshoot.
+length (the rig's step grows with its speed): ramps are bounded per step and
+storage limits cut power rather than let a state overshoot. The zones' thermal
+model is the planner's too, in :mod:`cluster.thermal`.
 
 Signs follow klaster's conventions: a generator's output is positive, a
 battery's power is positive when discharging, a connection point's power is
@@ -14,12 +14,9 @@ positive when importing.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
-from cluster.config import ComfortBand, HeatingKind, Occupancy
+from cluster.config import ComfortBand
 
-#: Internal heat gains of an occupied zone (people, equipment), kW per m² of floor.
-OCCUPIED_GAINS_KW_PER_M2 = 0.005
 #: Setpoint of the controller's own schedule above the lower comfort bound, K.
 SCHEDULE_MARGIN_K = 1.0
 #: Mains voltage at no load, V, and its drop at contracted capacity, V.
@@ -186,137 +183,6 @@ def battery_step(
         power = max(power, -room_kwh / one_way / dt_h)
         stored_kwh -= power * one_way * dt_h
     return power, stored_kwh / energy_kwh * 100.0
-
-
-def zone_temperature_c(
-    temp_c: float,
-    outdoor_c: float,
-    heat_kw: float,
-    gains_kw: float,
-    capacitance_kwh_per_k: float,
-    resistance_k_per_kw: float,
-    dt_h: float,
-) -> float:
-    """A zone's temperature after one step of the first-order (RC) model.
-
-    Solves ``C dT/dt = Q_heat + Q_gains - (T - T_out) / R`` exactly for heat
-    flows constant over the step, so any step length is stable.
-
-    Parameters
-    ----------
-    temp_c
-        Room temperature at the start, °C.
-    outdoor_c
-        Outdoor temperature, °C.
-    heat_kw
-        Heat delivered by the heating, kW.
-    gains_kw
-        Internal gains, kW.
-    capacitance_kwh_per_k
-        Thermal capacitance C, kWh/K.
-    resistance_k_per_kw
-        Thermal resistance R to outdoors, K/kW.
-    dt_h
-        Step length, h.
-    """
-    equilibrium = outdoor_c + resistance_k_per_kw * (heat_kw + gains_kw)
-    decay = math.exp(-dt_h / (resistance_k_per_kw * capacitance_kwh_per_k))
-    return equilibrium + (temp_c - equilibrium) * decay
-
-
-def heating_power_kw(
-    temp_c: float,
-    setpoint_c: float,
-    outdoor_c: float,
-    gains_kw: float,
-    capacitance_kwh_per_k: float,
-    resistance_k_per_kw: float,
-    heating_max_kw: float,
-    dt_h: float,
-) -> float:
-    """The zone controller's heat output for the next step.
-
-    The heat that brings the zone exactly to its setpoint by the end of the
-    step (the inverse of :func:`zone_temperature_c`), within ``[0, heating_max_kw]``.
-
-    Parameters
-    ----------
-    temp_c
-        Room temperature now, °C.
-    setpoint_c
-        The active setpoint, °C.
-    outdoor_c
-        Outdoor temperature, °C.
-    gains_kw
-        Internal gains, kW.
-    capacitance_kwh_per_k, resistance_k_per_kw
-        The zone's C (kWh/K) and R (K/kW).
-    heating_max_kw
-        Largest heat output, kW.
-    dt_h
-        Step length, h.
-    """
-    if dt_h <= 0:
-        return 0.0
-    decay = math.exp(-dt_h / (resistance_k_per_kw * capacitance_kwh_per_k))
-    equilibrium = (setpoint_c - decay * temp_c) / (1.0 - decay)
-    heat = (equilibrium - outdoor_c) / resistance_k_per_kw - gains_kw
-    return clip(heat, 0.0, heating_max_kw)
-
-
-def heating_electricity_kw(heat_kw: float, heating: HeatingKind, cop: float) -> float:
-    """Electric power a zone's heating draws, kW.
-
-    Parameters
-    ----------
-    heat_kw
-        Heat delivered, kW.
-    heating
-        Heat pump (heat / COP), direct electric (heat), or district heat (no electricity).
-    cop
-        The heat pump's coefficient of performance.
-    """
-    if heating is HeatingKind.HEAT_PUMP:
-        return heat_kw / cop
-    if heating is HeatingKind.ELECTRIC:
-        return heat_kw
-    return 0.0
-
-
-def occupied_gains_kw(floor_area_m2: float, occupied: bool) -> float:
-    """Internal heat gains of a zone, kW: people and equipment while occupied."""
-    return OCCUPIED_GAINS_KW_PER_M2 * floor_area_m2 if occupied else 0.0
-
-
-def building_occupied(
-    occupancy: Occupancy,
-    local_time: datetime,
-    *,
-    working_day: bool,
-    public_holiday: bool,
-    school_break: bool,
-) -> bool:
-    """Whether a building is occupied at a local time.
-
-    Parameters
-    ----------
-    occupancy
-        The building's hours.
-    local_time
-        Local wall-clock time.
-    working_day
-        Monday to Friday and not a public holiday.
-    public_holiday
-        The day is a public holiday.
-    school_break
-        The day lies in a school break.
-    """
-    if public_holiday and occupancy.closed_on_public_holidays:
-        return False
-    if school_break and occupancy.closed_in_school_breaks:
-        return False
-    hours = occupancy.working_days if working_day else occupancy.non_working_days
-    return hours is not None and hours.contains(local_time.hour)
 
 
 def schedule_setpoint_c(comfort: ComfortBand, occupied: bool) -> float:

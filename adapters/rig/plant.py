@@ -9,19 +9,17 @@ functions of :mod:`adapters.rig.physics`; it does no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from functools import cache
+from datetime import datetime
 
-import holidays
-
-from adapters.demo.calendar import school_break
 from adapters.rig import physics
+from cluster.calendar import public_holidays
 from cluster.config import (
     BmsZone,
     ClusterConfig,
     PublicBuilding,
 )
-from cluster.tariffs import working_days
+from cluster.occupancy import internal_gains_kw, is_occupied
+from cluster.thermal import heating_electricity_kw, heating_power_kw, zone_temperature_c
 from cluster.timeseries import SeriesId
 
 #: Lower heating value of municipal waste, kWh per kg (about 10 MJ/kg).
@@ -163,15 +161,9 @@ class Plant:
         info = self.config.cluster
         local = now.astimezone(info.zone)
         day = local.date()
-        facts = _day_facts(day, info.country)
+        holiday_days = public_holidays([day.year], info.country)
         for building in self.config.assets.buildings:
-            occupied = physics.building_occupied(
-                building.occupancy,
-                local,
-                working_day=facts[0],
-                public_holiday=facts[1],
-                school_break=facts[2],
-            )
+            occupied = is_occupied(building.occupancy, local, holiday_days)
             for zone in building.zones:
                 key = (building.id, zone.id)
                 schedule = physics.schedule_setpoint_c(zone.comfort, occupied)
@@ -264,7 +256,7 @@ class Plant:
 
     @staticmethod
     def _step_zone(state: ZoneState, zone: BmsZone, outdoor_c: float, dt_h: float) -> None:
-        gains = physics.occupied_gains_kw(zone.floor_area_m2, state.occupied)
+        gains = internal_gains_kw(zone, state.occupied)
         capacitance, resistance = (
             zone.thermal_capacitance_kwh_per_k,
             zone.thermal_resistance_k_per_kw,
@@ -272,13 +264,13 @@ class Plant:
         if state.valve_override_pct is not None:
             heat = physics.clip(state.valve_override_pct, 0.0, 100.0) / 100.0 * zone.heating_max_kw
         else:
-            heat = physics.heating_power_kw(
+            heat = heating_power_kw(
                 state.temp_c, state.setpoint_c, outdoor_c, gains, capacitance, resistance,
                 zone.heating_max_kw, dt_h,
             )  # fmt: skip
         state.heat_kw = heat
         state.heat_output_pct = heat / zone.heating_max_kw * 100.0
-        state.temp_c = physics.zone_temperature_c(
+        state.temp_c = zone_temperature_c(
             state.temp_c, outdoor_c, heat, gains, capacitance, resistance, dt_h
         )
 
@@ -317,15 +309,8 @@ class Plant:
     def heating_electricity_kw(self, building: PublicBuilding) -> float:
         """Electric power the heating of a building's zones draws now, kW."""
         return sum(
-            physics.heating_electricity_kw(
+            heating_electricity_kw(
                 self.zones[(building.id, zone.id)].heat_kw, zone.heating, zone.cop
             )
             for zone in building.zones
         )
-
-
-@cache
-def _day_facts(day: date, country: str) -> tuple[bool, bool, bool]:
-    """(working day, public holiday, school break) of a local day."""
-    public = day in holidays.country_holidays(country, years=[day.year])
-    return working_days([day], country)[day], public, school_break(day)

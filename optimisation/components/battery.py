@@ -1,4 +1,7 @@
-"""Batteries: charge, discharge, state of charge, no simultaneous charge and discharge."""
+"""Batteries: charge, discharge, state of charge, no simultaneous charge and discharge.
+
+A battery may carry a cycle cost on the energy it discharges, for wear.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pyomo.environ as pyo
 
 from cluster.config import Battery
 from optimisation.components.bus import Injection, InjectionKind
+from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 
@@ -37,6 +41,8 @@ class BatteryHandle:
         Variable: energy stored at the END of each step, kWh.
     net_discharge_kw
         Expression: discharge minus charge per step, kW (positive discharging).
+    cycle_cost_pln
+        Expression: the wear cost of the energy discharged over the planned steps, PLN.
     """
 
     battery: Battery
@@ -49,6 +55,7 @@ class BatteryHandle:
     is_charging: Any
     soc_kwh: Any
     net_discharge_kw: Any
+    cycle_cost_pln: Any
 
     @property
     def injection(self) -> Injection:
@@ -59,6 +66,11 @@ class BatteryHandle:
             InjectionKind.STORAGE,
             self.net_discharge_kw,
         )
+
+    @property
+    def cost_terms(self) -> tuple[CostTerm, ...]:
+        """The cycle cost."""
+        return (CostTerm(CostComponent.BATTERY_CYCLE, self.battery.id, self.cycle_cost_pln),)
 
 
 def add_batteries(
@@ -81,6 +93,8 @@ def add_batteries(
 
         E\,s^{min} \le e_t \le E\,s^{max}, \qquad e_{T-1} \ge e^{end}
 
+        K^{cycle} = \sum_t p^{dis}_t\,\Delta t / 1000 \cdot c
+
     - :math:`p^{ch}_t, p^{dis}_t` charge and discharge power, kW;
     - :math:`b_t` 1 when the battery may charge, 0 when it may discharge, so
       it never does both in one step (which would burn energy in losses);
@@ -95,7 +109,9 @@ def add_batteries(
     - :math:`e^{end}` the end-of-day floor: ``end_soc_pct[battery_id]`` % of
       :math:`E` when given (checked to lie within the limits), else
       :math:`e^{init}`, so a plan cannot sell the stored energy without
-      putting it back.
+      putting it back;
+    - :math:`c` ``cycle_cost_pln_per_mwh``, PLN per MWh discharged (wear);
+      0 by default, so cycling is free unless declared.
     """
     batteries = inputs.config.assets.batteries
     model.batteries = pyo.Block([b.id for b in batteries])
@@ -137,6 +153,10 @@ def add_batteries(
         block.net_discharge_kw = pyo.Expression(
             horizon.step_set, rule=lambda b, t: b.discharge_kw[t] - b.charge_kw[t]
         )
+        cycle_price = battery.cycle_cost_pln_per_mwh * step_h / 1000.0
+        block.cycle_cost_pln = pyo.Expression(
+            expr=cycle_price * sum(block.discharge_kw[t] for t in horizon.step_set)
+        )
         handles[battery.id] = BatteryHandle(
             battery=battery,
             block=block,
@@ -148,5 +168,6 @@ def add_batteries(
             is_charging=block.is_charging,
             soc_kwh=block.soc_kwh,
             net_discharge_kw=block.net_discharge_kw,
+            cycle_cost_pln=block.cycle_cost_pln,
         )
     return handles

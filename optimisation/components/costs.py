@@ -16,6 +16,14 @@ class CostComponent(StrEnum):
     DISTRIBUTION_ENERGY = "distribution_energy"
     CAPACITY_OVERRUN = "capacity_overrun"
     CAPACITY_FIXED_SHARE = "capacity_fixed_share"
+    WTE_START = "wte_start"
+    GAS = "gas"
+    HEAT_DUMP = "heat_dump"
+    FLARE = "flare"
+    BATTERY_CYCLE = "battery_cycle"
+    CO2 = "co2"
+    BUILDING_DISTRICT_HEAT = "building_district_heat"
+    COMFORT_PENALTY = "comfort_penalty"
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,16 @@ def test_point_bounds_apply_even_when_the_allow_list_is_wider() -> None:
 
 def test_priority_8_needs_the_sites_agreement() -> None:
     with pytest.raises(ValueError, match="allow_priority_8"):
-        WritePolicy(bacnet_priority=8)
-    agreed = WritePolicy(bacnet_priority=8, allow_priority_8=True, points=POLICY.points)
-    assert check_write(agreed, "bldg-a/z1/setpoint", SETPOINT, 21.0, 20.0).allowed
+        WritePolicy(bacnet_priority=9, manual_priority=8)
+    agreed = WritePolicy(
+        bacnet_priority=9, manual_priority=8, allow_priority_8=True, points=POLICY.points
+    )
+    assert check_write(agreed, "bldg-a/z1/setpoint", SETPOINT, 21.0, 20.0, priority=8).allowed
+
+
+def test_manual_changes_must_be_stronger_than_dispatch() -> None:
+    with pytest.raises(ValueError, match="must be stronger"):
+        WritePolicy(bacnet_priority=12, manual_priority=13)
 
 
 def test_policy_file_round_trip_and_errors(tmp_path: Path) -> None:

@@ -6,13 +6,20 @@ import re
 
 import pytest
 
+from cluster.config import HourRange, demo_config_text, parse_config
+from cluster.errors import ConfigError
 from cluster.lighting import (
     DEFAULT_WEIGHTING_TABLE,
+    AmbientLuminosity,
     ClassSystem,
     LightingClass,
+    classes_per_step,
     parse_lighting_class,
     required_dim_pct,
     select_class,
+    step_class,
+    traffic_option,
+    weighting_table,
 )
 
 M3, M4, M5 = LightingClass("M", 3), LightingClass("M", 4), LightingClass("M", 5)
@@ -162,3 +169,104 @@ def test_required_dim_pct_is_the_lowest_step_that_delivers_the_class(
 def test_required_dim_pct_refuses_mixed_systems() -> None:
     with pytest.raises(ValueError, match="cannot compare"):
         required_dim_pct(LightingClass("P", 4), M3, STEPS)
+
+
+# --- the class of each step of the night -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("system", "vehicles", "expected"),
+    [
+        ("M", 800.0, "very_high"),  # 80 % of a 1000 vehicles/h peak
+        ("M", 750.0, "very_high"),  # bands include their lower bound
+        ("M", 749.0, "high"),
+        ("M", 500.0, "high"),
+        ("M", 300.0, "moderate"),
+        ("M", 100.0, "low"),
+        ("M", 99.0, "very_low"),
+        ("M", 0.0, "very_low"),
+        ("P", 600.0, "busy"),
+        ("P", 150.0, "normal"),
+        ("P", 149.0, "quiet"),
+    ],
+)
+def test_traffic_option_by_share_of_the_peak(
+    system: ClassSystem, vehicles: float, expected: str
+) -> None:
+    assert traffic_option(system, vehicles, 1000.0) == expected
+
+
+def test_a_road_without_a_known_peak_counts_as_busiest() -> None:
+    assert traffic_option("M", 3.0, 0.0) == "very_high"
+    assert traffic_option("P", 0.0, 0.0) == "busy"
+
+
+def test_ambient_luminosity_by_local_hour() -> None:
+    town = AmbientLuminosity()  # high, then moderate from 22:00 to 06:00
+    assert [town.option(h) for h in (18, 21, 22, 0, 5, 6)] == [
+        "high", "high", "moderate", "moderate", "moderate", "high",
+    ]  # fmt: skip
+    village = AmbientLuminosity(active="moderate", quiet="low",
+                                quiet_hours=HourRange(start=23, end=5))  # fmt: skip
+    assert [village.option(h) for h in (22, 23, 4, 5)] == ["moderate", "low", "low", "moderate"]
+
+
+def test_a_national_table_overrides_single_values() -> None:
+    table = weighting_table({"M": {"traffic_volume": {"very_low": -2.0}}})
+    assert table["M"]["traffic_volume"]["very_low"] == -2.0
+    assert table["M"]["traffic_volume"]["low"] == -0.5  # the rest stays the TR's
+    assert DEFAULT_WEIGHTING_TABLE["M"]["traffic_volume"]["very_low"] == -1  # untouched
+    assert weighting_table({}) is DEFAULT_WEIGHTING_TABLE
+
+
+# AFTER_MIDNIGHT without its traffic and ambient options: fixed options weighing 2.
+SIDE_STREET = {k: v for k, v in EVENING_STREET.items()
+               if k not in ("traffic_volume", "ambient_luminosity")}  # fmt: skip
+
+
+def test_step_class_joins_the_road_with_the_steps_options() -> None:
+    # 6 - (2 + 0.5 + 1) = 2.5 -> M2, brighter than the M3 design: held at M3.
+    assert step_class(M3, SIDE_STREET, "high", "high") == M3
+    # 6 - (2 - 0.5 + 0) = 4.5 -> M4; 6 - (2 - 1 - 1) = 6 -> M6.
+    assert step_class(M3, SIDE_STREET, "low", "moderate") == M4
+    assert step_class(M3, SIDE_STREET, "very_low", "low") == LightingClass("M", 6)
+    # An option the road fixes wins over the step's.
+    fixed = SIDE_STREET | {"ambient_luminosity": "high"}
+    assert step_class(M3, fixed, "very_low", "low") == M4  # 6 - (2 - 1 + 1) = 4
+
+
+def test_classes_per_step_through_a_night() -> None:
+    # Evening, 22:00, midnight, 04:00: traffic 40 %, 20 %, 5 %, 12 % of the peak.
+    classes = classes_per_step(
+        M3, SIDE_STREET, [400.0, 200.0, 50.0, 120.0], 1000.0, [20, 22, 0, 4], AmbientLuminosity()
+    )
+    assert [str(c) for c in classes] == ["M3", "M4", "M5", "M4"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ('lighting_weighting = { M = { trafic_volume = { low = -1 } } }',
+         "cluster.lighting_weighting.M.trafic_volume", "did you mean 'traffic_volume'"),
+        ('lighting_weighting = { M = { traffic_volume = { lowest = -1 } } }',
+         "cluster.lighting_weighting.M.traffic_volume.lowest", "very_low"),
+        ('lighting_weighting = { X = { traffic_volume = { low = -1 } } }',
+         "cluster.lighting_weighting.X", "use one of: M, P"),
+    ],
+)  # fmt: skip
+def test_a_weighting_table_with_unknown_names_is_refused(text: str, key: str, words: str) -> None:
+    source = demo_config_text().replace('country = "PL"', f'country = "PL"\n{text}', 1)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(source, source="kof.toml")
+    message = str(caught.value)
+    assert key in message and words in message
+
+
+def test_an_unknown_ambient_luminosity_option_is_refused() -> None:
+    source = demo_config_text().replace(
+        'design_class = "M2"', 'design_class = "M2"\nambient_luminosity = { quiet = "dark" }', 1
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(source, source="kof.toml")
+    message = str(caught.value)
+    assert "ambient_luminosity.quiet" in message and "'dark'" in message

@@ -42,7 +42,7 @@ def test_the_registry_names_every_model_and_a_default_per_kind() -> None:
     names = set(available_models())
     assert names == {
         "naive_daily", "naive_weekly", "mstl_ets", "mstl_arima", "double_seasonal_ets",
-        "calendar_regression",
+        "calendar_regression", "pv_physical", "recent_level", "street_lighting",
     }  # fmt: skip
     assert all(available_models().values())
     assert default_model(SeriesKind.LOAD) == "calendar_regression"

@@ -175,6 +175,40 @@ point = "bldg-school/z1/setpoint"
 min_value = 16
 max_value = 24
 max_step = 6
+
+[[points]]
+point = "bldg-school/z2/setpoint"
+min_value = 14
+max_value = 26
+max_step = 8
+
+[[points]]
+point = "light-a/on_off"
+min_value = 0
+max_value = 1
+max_step = 1
+release_value = 1
+
+[[points]]
+point = "light-a/dim_level"
+min_value = 30
+max_value = 100
+max_step = 70
+release_value = 100
+
+[[points]]
+point = "light-b/on_off"
+min_value = 0
+max_value = 1
+max_step = 1
+release_value = 1
+
+[[points]]
+point = "light-b/dim_level"
+min_value = 30
+max_value = 100
+max_step = 70
+release_value = 100
 """
 
 
@@ -241,7 +275,11 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
         }
     )
     dispatched = folder / "dispatched"
-    dataclasses.replace(planned, assets=pd.concat([planned.assets, zone])).write(dispatched)
+    # The test's own setpoint for the zone replaces the optimiser's, so its value is known.
+    assets = planned.assets
+    planned_zone = (assets["asset"] == f"{BUILDING}/{ZONE}") & (assets["quantity"] == "setpoint_c")
+    assets = pd.concat([assets[~planned_zone], zone], ignore_index=True)
+    dataclasses.replace(planned, assets=assets).write(dispatched)
     rows = planned.assets[pd.to_datetime(planned.assets["ts"], utc=True) == step]
     value = {
         (asset, quantity): float(number)

@@ -52,6 +52,12 @@ BATTERY_DEVICE, PV_DEVICE, BACNET_DEVICE = (
 )
 BATTERY_POINT, PV_POINT = f"{BATTERY}/power_setpoint", f"{PV}/power_limit"
 ZONE_POINT = f"{BUILDING}/{ZONE}/setpoint"
+#: Every command the plan gives for the dispatched step: battery, PV limit, both
+#: zones' setpoints and both lighting circuits' switch and dim level.
+ALL_POINTS = {
+    BATTERY_POINT, PV_POINT, ZONE_POINT, f"{BUILDING}/z2/setpoint",
+    *(f"light-{c}/{p}" for c in "ab" for p in ("on_off", "dim_level")),
+}  # fmt: skip
 #: The allow-list's BACnet priority.
 PRIORITY = 12
 #: One quarter-hour of simulated time, s.
@@ -159,7 +165,7 @@ def hold_until_ctrl_c(
         env={**os.environ, **ENV, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     try:
-        wait_for_lines(audit_log, lines_before + 3, process, timeout_s=30)
+        wait_for_lines(audit_log, lines_before + len(ALL_POINTS), process, timeout_s=30)
         seen: dict[str, Any] = dict(read_setpoints(plan, service.data_dir))
         seen[ZONE_POINT] = service.on_loop(zone_slot)
         service.step(STEP_S)
@@ -209,19 +215,22 @@ def test_poll_schedule_dispatch_and_the_plant_follows(plan: Plan, tmp_path: Path
         assert "nothing was sent" in result.output
         assert service.on_loop(command_state) == before
         dry = read_audit_log(audit_log)
-        assert {line["point"] for line in dry} == {BATTERY_POINT, PV_POINT, ZONE_POINT}
+        assert {line["point"] for line in dry} == ALL_POINTS
         assert all(line["result"] == "dry-run" and line["dry_run"] for line in dry)
 
         # --apply for one step without holding: written, read back, then released.
         result = cli(*dispatch_args(plan, data_dir, audit_log, "--apply", "--steps", "1",
                                     "--hold", "0"))  # fmt: skip
         assert result.exit_code == 0, result.output
-        assert "3 of 3 command(s) applied and released" in result.output
+        assert (
+            f"{len(ALL_POINTS)} of {len(ALL_POINTS)} command(s) applied and released"
+            in result.output
+        )
         applied = read_audit_log(audit_log)[len(dry) :]
         writes = {line["point"]: line for line in applied if line["action"] == "write"}
         releases = {line["point"]: line for line in applied if line["action"] == "release"}
-        assert len(applied) == 6
-        assert writes.keys() == releases.keys() == {BATTERY_POINT, PV_POINT, ZONE_POINT}
+        assert len(applied) == 2 * len(ALL_POINTS)
+        assert writes.keys() == releases.keys() == ALL_POINTS
         assert writes[BATTERY_POINT]["new"] == pytest.approx(battery_kw)
         check_pv_limit(plan, writes[PV_POINT]["new"])
         assert writes[ZONE_POINT]["new"] == ZONE_SETPOINT_C
@@ -238,7 +247,7 @@ def test_poll_schedule_dispatch_and_the_plant_follows(plan: Plan, tmp_path: Path
         lines_before = len(read_audit_log(audit_log))
         seen, output, exit_code = hold_until_ctrl_c(plan, service, audit_log, lines_before)
         assert exit_code == 130, output
-        assert "interrupted: 3 command(s) released" in output
+        assert f"interrupted: {len(ALL_POINTS)} command(s) released" in output
         assert seen[BATTERY_POINT] == pytest.approx(battery_kw)
         check_pv_limit(plan, seen[PV_POINT])
         assert seen[ZONE_POINT] == pytest.approx(ZONE_SETPOINT_C)
@@ -246,7 +255,7 @@ def test_poll_schedule_dispatch_and_the_plant_follows(plan: Plan, tmp_path: Path
         assert seen["plant"] == pytest.approx(followed)
         held = read_audit_log(audit_log)[lines_before:]
         assert [(line["action"], line["result"]) for line in held] == (
-            [("write", "applied")] * 3 + [("release", "applied")] * 3
+            [("write", "applied")] * len(ALL_POINTS) + [("release", "applied")] * len(ALL_POINTS)
         )
         assert read_setpoints(plan, data_dir) == RELEASED
         assert service.on_loop(zone_slot) is None
@@ -302,7 +311,7 @@ def test_an_offline_battery_fails_alone_and_polls_stale(plan: Plan, tmp_path: Pa
         assert "unreachable" in battery_line["reason"] and battery_line["read_back"] is None
         rest = sorted((line["point"], line["action"], line["result"])
                       for line in lines if line is not battery_line)  # fmt: skip
-        assert rest == sorted((point, action, "applied") for point in (PV_POINT, ZONE_POINT)
+        assert rest == sorted((point, action, "applied") for point in ALL_POINTS - {BATTERY_POINT}
                               for action in ("write", "release"))  # fmt: skip
 
         # Back online, the battery has seen no command and polls GOOD again.

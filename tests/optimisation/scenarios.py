@@ -74,18 +74,24 @@ def one_point_config(
     )
 
 
-def wte_plant(asset_id: str, connection_point: str, max_kw: float) -> WasteToEnergyCHP:
-    """A waste-to-energy CHP; v1 injects its forecast as given."""
+def wte_plant(asset_id: str, connection_point: str, max_kw: float, *,
+              min_kw: float | None = None, daily_min_waste_mwh: float = 0.0
+              ) -> WasteToEnergyCHP:  # fmt: skip
+    """A waste-to-energy CHP at 25 % electric efficiency, free to start, ramping in a step.
+
+    Without ``min_kw`` it may run down to 1 kW; ``daily_min_waste_mwh`` is its
+    must-burn fuel energy per day, MWh.
+    """
     return WasteToEnergyCHP(
         id=asset_id,
         connection_point=connection_point,
-        electric_min_kw=min(1.0, max_kw),
+        electric_min_kw=min(1.0, max_kw) if min_kw is None else min_kw,
         electric_max_kw=max_kw,
-        ramp_kw_per_hour=max_kw,
+        ramp_kw_per_hour=max_kw * 4,
         start_cost_pln=0.0,
         heat_to_power_ratio=0.0,
         electric_efficiency=0.25,
-        daily_min_waste_mwh=0.0,
+        daily_min_waste_mwh=daily_min_waste_mwh,
     )
 
 
@@ -125,13 +131,34 @@ def demo_price(hours: np.ndarray) -> np.ndarray:
     return 420.0 - midday_dip + evening_peak
 
 
+def outdoor_temp_c(day: date, hours: np.ndarray) -> np.ndarray:
+    """A Kielce-like outdoor temperature, °C.
+
+    The daily mean runs from -2.5 °C in mid-January to 17.5 °C in mid-July;
+    the day swings 5 K either side of it, coolest at 03:00, warmest at 15:00.
+    """
+    seasonal = 7.5 - 10.0 * np.cos(2 * np.pi * (day.timetuple().tm_yday - 15) / 365.0)
+    return seasonal + 5.0 * np.sin(2 * np.pi * (hours - 9.0) / 24.0)
+
+
+def traffic_share(hours: np.ndarray) -> np.ndarray:
+    """Traffic on a working day as a share of the peak hour: 5-8 % after midnight, 1 at 16:00."""
+    profile = [0.08, 0.05, 0.04, 0.04, 0.07, 0.20, 0.55, 0.95, 0.90, 0.70, 0.62, 0.62, 0.65,
+               0.70, 0.80, 0.95, 1.00, 0.90, 0.70, 0.50, 0.38, 0.30, 0.20, 0.13, 0.08]  # fmt: skip
+    return np.interp(hours, np.arange(25.0), profile)
+
+
 def demo_inputs(day: date = WORKING_DAY, *, load_scale: float = 1.0) -> PlanningInputs:
     """A day of the demo cluster with synthetic forecasts and prices.
 
     Loads follow a day-shaped sinusoid around each point's mean annual demand
     (× ``load_scale``); street lighting burns its circuits' full power at
-    night; PV is a bell at 75 % of peak power; the waste-to-energy plant runs
-    at 75 % of its maximum and the biogas inflow swings around 2 MW of gas.
+    night; PV is a bell at 75 % of peak power; the waste-to-energy plant is
+    available all day (its forecast: 75 % of its maximum), the biogas inflow
+    swings around 2 MW of gas and the district heat demand is a summer day's
+    (hot water and losses): 0.35 × the annual mean with a morning peak. The
+    outdoor temperature is :func:`outdoor_temp_c`, lamps burn from 21:00 to
+    04:30 and every lit road carries :func:`traffic_share` of its peak traffic.
     """
     config = load_demo_config()
     steps = day_steps(day, config.cluster.zone, config.cluster.step_minutes)
@@ -154,6 +181,15 @@ def demo_inputs(day: date = WORKING_DAY, *, load_scale: float = 1.0) -> Planning
         columns[SeriesId.wte(wte.id)] = np.full(len(steps), 0.75 * wte.electric_max_kw)
     for chp in config.assets.biogas_chps:
         columns[SeriesId.biogas_inflow(chp.id)] = 2000.0 + 300.0 * np.sin(2 * np.pi * hours / 24)
+    for network in config.assets.district_heating:
+        mean_kw = network.annual_heat_demand_mwh * 1000.0 / 8760.0
+        morning = np.exp(-(((hours - 6.5) / 1.5) ** 2))
+        columns[SeriesId.heat_demand(network.id)] = 0.35 * mean_kw * (1.0 + 0.3 * morning)
+    columns[SeriesId.TEMPERATURE_C] = outdoor_temp_c(day, hours)
+    columns[SeriesId.LAMPS_ON_FRACTION] = night
+    for circuit in config.assets.lighting_circuits:
+        peak = circuit.peak_traffic_vehicles_per_hour
+        columns[SeriesId.traffic(circuit.id)] = peak * traffic_share(hours)
     forecasts = pd.DataFrame(columns, index=steps)
     price = pd.Series(demo_price(hours), index=steps, name=SeriesId.DAY_AHEAD_PRICE)
     return PlanningInputs(config, day, steps, forecasts, price)

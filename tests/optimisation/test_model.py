@@ -169,8 +169,12 @@ def test_generation_beyond_load_and_export_limit_is_reported_infeasible() -> Non
         contracted_capacity_kw=100.0,
         export_limit_kw=200.0,
         contract=SupplyContract(),
-        assets=Assets(wte_chps=[wte_plant("wte", "cp", max_kw=1000.0)]),
-    )
+        # A 500 kW plant that must burn 48 MWh of waste a day at 25 % efficiency: over
+        # 4 of the day's 96 quarter-hours that is 48 × 4/96 = 2 MWh of waste = 500 kWh
+        # electric = 500 kW in every step, i.e. must-run.
+        assets=Assets(wte_chps=[wte_plant("wte", "cp", max_kw=500.0, min_kw=500.0,
+                                          daily_min_waste_mwh=48.0)]),
+    )  # fmt: skip
     # 500 kW of must-run generation against 100 kW of load and 200 kW of export.
     inputs = short_day_inputs(
         config, {SeriesId.load("cp"): [100.0] * 4, SeriesId.wte("wte"): [500.0] * 4}, [300.0] * 4

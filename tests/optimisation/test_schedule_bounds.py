@@ -57,7 +57,8 @@ def test_frames_have_the_documented_shape(day: tuple[PlanningInputs, Schedule]) 
     assert len(schedule.connection_points) == n * 43
     assert set(schedule.costs["component"]) == {
         "blocks", "day_ahead_purchase", "day_ahead_sale", "distribution_energy",
-        "capacity_overrun", "capacity_fixed_share",
+        "capacity_overrun", "capacity_fixed_share", "wte_start", "gas", "heat_dump", "flare",
+        "battery_cycle", "co2", "building_district_heat", "comfort_penalty",
     }  # fmt: skip
     assert schedule.meta["status"] == "optimal"
     numbers = schedule.assets["value"].to_numpy()
@@ -115,17 +116,26 @@ def test_connection_points_balance_and_stay_within_limits(
         assert (rows["export_kw"] <= cp.export_limit_kw + TOL).all()
         assert (rows["contracted_capacity_kw"] == cp.contracted_capacity_kw).all()
         column = SeriesId.load(cp.id)
-        load = inputs.forecasts[column].to_numpy() if column in inputs.forecasts else 0.0
-        np.testing.assert_allclose(rows["load_kw"], load)
-        generation = np.zeros(len(inputs.steps))
-        battery_net = np.zeros(len(inputs.steps))
+        n = len(inputs.steps)
+        load = inputs.forecasts[column].to_numpy() if column in inputs.forecasts else np.zeros(n)
+        generation = np.zeros(n)
+        battery_net = np.zeros(n)
+        # Planned demands (heating, street lamps) replace what the forecast held of them.
+        planned = np.zeros(n)
+        held = np.zeros(n)
         for asset in config.assets_at(cp.id):
             kinds = set(schedule.assets.loc[schedule.assets["asset"] == asset.id, "quantity"])
+            if "in_load_forecast_kw" in kinds:
+                held += _asset(schedule, asset.id, "in_load_forecast_kw")
+                demand = "electric_kw" if "electric_kw" in kinds else "power_kw"
+                planned += _asset(schedule, asset.id, demand)
             if "soc_kwh" in kinds:
                 battery_net += _asset(schedule, asset.id, "discharge_kw")
                 battery_net -= _asset(schedule, asset.id, "charge_kw")
             elif "output_kw" in kinds:
                 generation += _asset(schedule, asset.id, "output_kw")
+        np.testing.assert_allclose(rows["load_kw"], load - np.minimum(load, held) + planned,
+                                   atol=TOL)  # fmt: skip
         np.testing.assert_allclose(rows["generation_kw"], generation, atol=TOL)
         np.testing.assert_allclose(rows["battery_net_kw"], battery_net, atol=TOL)
         np.testing.assert_allclose(

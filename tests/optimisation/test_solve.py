@@ -22,12 +22,14 @@ from tests.optimisation.scenarios import (
 def surplus_soaking_inputs(n_batteries: int, n_steps: int, seed: int) -> PlanningInputs:
     """Many unlike batteries that must soak up a must-run surplus beyond the export limit.
 
-    Must-run generation of 1.2-2.5 MW meets 100 kW of load and a 1.5 MW export
-    limit, so in many steps the batteries have to absorb the rest, while
-    random prices between -300 and 300 PLN/MWh reward shifting it. Which
-    battery charges or discharges when is a knapsack-like choice over the
-    no-simultaneous-charge binaries: HiGHS finds a plan at once but needs
-    far longer than a second to prove the optimum.
+    A waste-to-energy plant running at 1.2-2.5 MW must burn enough waste for
+    1.85 MW on average (its daily minimum, scaled to the planned steps); it
+    meets 100 kW of load and a 1.5 MW export limit, so in many steps the
+    batteries have to absorb the rest, while random prices between -300 and
+    300 PLN/MWh reward shifting it. Which battery charges or discharges when
+    is a knapsack-like choice over the no-simultaneous-charge binaries:
+    HiGHS finds a plan at once but needs far longer than a second to prove
+    the optimum.
     """
     rng = np.random.default_rng(seed)
     batteries = [
@@ -43,16 +45,19 @@ def surplus_soaking_inputs(n_batteries: int, n_steps: int, seed: int) -> Plannin
         )
         for i in range(n_batteries)
     ]
+    # 1.85 MW for 24 h at 25 % efficiency: 1850 × 24 / 0.25 / 1000 = 177.6 MWh of waste a day.
+    wte = wte_plant("wte", "cp", max_kw=2500.0, min_kw=1200.0, daily_min_waste_mwh=177.6)
     config = one_point_config(
         tariff=flat_tariff(rate_pln_per_mwh=50.0, capacity_rate_pln_per_kw_month=12.0),
         contracted_capacity_kw=2000.0,
         export_limit_kw=1500.0,
         contract=SupplyContract(day_ahead_margin_pln_per_mwh=10.0, sell_back_fee_pln_per_mwh=10.0),
-        assets=Assets(batteries=batteries, wte_chps=[wte_plant("wte", "cp", max_kw=5000.0)]),
+        assets=Assets(batteries=batteries, wte_chps=[wte]),
     )
     price = rng.uniform(-300.0, 300.0, n_steps)
-    generation = rng.uniform(1200.0, 2500.0, n_steps)
-    series = {SeriesId.wte("wte"): generation, SeriesId.load("cp"): np.full(n_steps, 100.0)}
+    # The plant's forecast only says it is available (above half its minimum) in every step.
+    available_kw = rng.uniform(1200.0, 2500.0, n_steps)
+    series = {SeriesId.wte("wte"): available_kw, SeriesId.load("cp"): np.full(n_steps, 100.0)}
     return short_day_inputs(config, series, price)  # type: ignore[arg-type]
 
 
@@ -75,7 +80,8 @@ def test_time_limit_stops_the_search_with_a_plan_and_its_gap(hard_model: Cluster
         assert result.termination == "maxTimeLimit"
         # A minimisation's bound lies below the plan's cost.
         assert result.best_bound_pln < result.objective_pln
-    assert result.n_binaries == 20 * 16
+    # Charging or discharging per battery and step, and the plant's on and start per step.
+    assert result.n_binaries == 20 * 16 + 2 * 16
     assert hard_model.batteries["bat-0"].charge_kw[0].value is not None
 
 

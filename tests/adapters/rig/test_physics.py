@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
-
 import pytest
 
 from adapters.rig import physics
-from cluster.config import ComfortBand, HeatingKind, HourRange, Occupancy
+from cluster.config import ComfortBand
 
 
 @pytest.mark.parametrize(
@@ -67,39 +64,6 @@ def test_battery_stops_at_its_state_of_charge_limits() -> None:
     assert (power, soc) == (pytest.approx(0.0), pytest.approx(90.0))
 
 
-def test_zone_model_matches_a_fine_numerical_integration() -> None:
-    zone = dict(capacitance_kwh_per_k=100.0, resistance_k_per_kw=0.5)
-    exact = physics.zone_temperature_c(20.0, -5.0, 30.0, 2.0, dt_h=3.0, **zone)
-    temp = 20.0
-    steps = 30_000
-    for _ in range(steps):  # explicit Euler of C dT/dt = Q + G - (T - Tout) / R
-        temp += (30.0 + 2.0 - (temp + 5.0) / 0.5) / 100.0 * (3.0 / steps)
-    assert exact == pytest.approx(temp, abs=1e-3)
-    # Without heat the zone decays towards outdoors with time constant R·C = 50 h.
-    cooled = physics.zone_temperature_c(20.0, 0.0, 0.0, 0.0, dt_h=50.0, **zone)
-    assert cooled == pytest.approx(20.0 / math.e)
-
-
-def test_zone_controller_reaches_its_setpoint_and_respects_its_limits() -> None:
-    zone = dict(capacitance_kwh_per_k=80.0, resistance_k_per_kw=0.6)
-    heat = physics.heating_power_kw(20.0, 20.5, 0.0, 1.0, heating_max_kw=100.0, dt_h=1.0, **zone)
-    # About 0.5 K × 80 kWh/K in an hour plus the losses, 20.25 K / 0.6 K/kW, less the gains.
-    assert heat == pytest.approx(40.0 + 20.25 / 0.6 - 1.0, rel=0.02)
-    reached = physics.zone_temperature_c(20.0, 0.0, heat, 1.0, dt_h=1.0, **zone)
-    assert reached == pytest.approx(20.5)
-    # Far below its setpoint the heating runs flat out; above it, not at all.
-    assert physics.heating_power_kw(15.0, 24.0, 0.0, 0.0, heating_max_kw=60.0, dt_h=0.25,
-                                    **zone) == pytest.approx(60.0)  # fmt: skip
-    assert physics.heating_power_kw(23.0, 21.0, 0.0, 0.0, heating_max_kw=60.0, dt_h=0.25,
-                                    **zone) == 0.0  # fmt: skip
-
-
-def test_heating_electricity_by_kind() -> None:
-    assert physics.heating_electricity_kw(30.0, HeatingKind.HEAT_PUMP, 3.0) == pytest.approx(10.0)
-    assert physics.heating_electricity_kw(30.0, HeatingKind.ELECTRIC, 3.0) == pytest.approx(30.0)
-    assert physics.heating_electricity_kw(30.0, HeatingKind.DISTRICT_HEAT, 3.0) == 0.0
-
-
 def test_biogas_engine_follows_its_setpoint_while_the_holder_feeds_it() -> None:
     engine = dict(min_kw=400.0, max_kw=1000.0, efficiency=0.4, holder_kwh=9000.0)
     output, level = physics.biogas_step(800.0, 4000.0, 1500.0, dt_h=1.0, **engine)
@@ -126,21 +90,7 @@ COMFORT = ComfortBand(
 )
 
 
-def test_occupancy_by_day_type_holiday_and_school_break() -> None:
-    school = Occupancy(working_days=HourRange(start=7, end=16), closed_in_school_breaks=True)
-    morning, evening = datetime(2027, 3, 10, 9), datetime(2027, 3, 10, 18)
-    plain = dict(working_day=True, public_holiday=False, school_break=False)
-    assert physics.building_occupied(school, morning, **plain)
-    assert not physics.building_occupied(school, evening, **plain)
-    assert not physics.building_occupied(school, morning, **(plain | {"school_break": True}))
-    holiday = dict(working_day=False, public_holiday=True, school_break=False)
-    assert not physics.building_occupied(school, morning, **holiday)
-    weekend = dict(working_day=False, public_holiday=False, school_break=False)
-    assert not physics.building_occupied(school, morning, **weekend)
-    pool = Occupancy(
-        working_days=HourRange(start=6, end=22), non_working_days=HourRange(start=8, end=21)
-    )
-    assert physics.building_occupied(pool, morning, **weekend)
+def test_the_controllers_own_schedule_sits_just_above_the_lower_bound() -> None:
     assert physics.schedule_setpoint_c(COMFORT, True) == pytest.approx(21.0)
     assert physics.schedule_setpoint_c(COMFORT, False) == pytest.approx(17.0)
 

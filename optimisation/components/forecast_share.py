@@ -1,0 +1,128 @@
+"""Loads a connection point's forecast already holds but a component plans itself.
+
+A connection point's load forecast is learned from its meter, so it holds
+every demand behind the point as it ran before klaster planned it: the
+heating of a building's zones under their own thermostats, the street lamps
+of a cabinet at full power. A component that plans such a demand puts its
+planned power on the bus, and the estimate of the same demand in the
+forecast must come off, or the demand is counted twice. Each such component
+states its estimate as a :class:`ForecastShare`; :func:`add_forecast_corrections`
+takes the sum off each point's forecast, never more than the forecast itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimisation.components.bus import Injection, InjectionKind
+from optimisation.horizon import Horizon
+from optimisation.inputs import PlanningInputs
+
+
+@dataclass(frozen=True)
+class ForecastShare:
+    """One asset's demand as the load forecast of its connection point holds it.
+
+    Attributes
+    ----------
+    asset_id, connection_point
+        The asset and the point whose forecast holds its demand.
+    in_forecast_kw
+        The estimate, kW per step (>= 0).
+    """
+
+    asset_id: str
+    connection_point: str
+    in_forecast_kw: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ForecastCorrectionHandle:
+    """What comes off one connection point's load forecast.
+
+    Attributes
+    ----------
+    connection_point
+        The point's id.
+    block
+        Its Pyomo block ``model.forecast_corrections[cp_id]``.
+    removed_kw
+        Power taken off the forecast per step, kW (a parameter, >= 0).
+    """
+
+    connection_point: str
+    block: Any
+    removed_kw: Any
+
+    @property
+    def injection(self) -> Injection:
+        """The correction on the point's bus: a load that is no longer there."""
+        return Injection(
+            f"{self.connection_point}/forecast_correction",
+            self.connection_point,
+            InjectionKind.LOAD,
+            self.removed_kw,
+        )
+
+
+def removed_from_forecast_kw(
+    load_kw: np.ndarray, shares: Iterable[ForecastShare], n_steps: int
+) -> np.ndarray:
+    r"""What comes off one point's forecast: :math:`r_t = \min(L_t, \sum_a s_{a,t})`, kW.
+
+    Parameters
+    ----------
+    load_kw
+        The point's load forecast :math:`L_t`, kW.
+    shares
+        The estimates :math:`s_{a,t}` of the demands behind the point, kW.
+    n_steps
+        Number of steps.
+    """
+    total = np.zeros(n_steps)
+    for share in shares:
+        total += np.asarray(share.in_forecast_kw, dtype=float)
+    return np.minimum(np.asarray(load_kw, dtype=float), np.maximum(total, 0.0))
+
+
+def add_forecast_corrections(
+    model: pyo.ConcreteModel,
+    horizon: Horizon,
+    inputs: PlanningInputs,
+    shares: Iterable[ForecastShare],
+) -> Mapping[str, ForecastCorrectionHandle]:
+    r"""Add one block per connection point with a planned demand in its forecast.
+
+    For every step :math:`t` of a point with forecast :math:`L_t` (kW) and
+    estimates :math:`s_{a,t}` (kW) of the planned demands behind it:
+
+    .. math::
+
+        r_t = \min\left(L_t,\ \sum_a s_{a,t}\right) \ge 0
+
+    goes onto the point's bus as a power of :math:`+r_t` (a load that is no
+    longer there), so the bus sees :math:`L_t - r_t` plus the planned
+    demands, which their components inject as negative powers. The cap keeps the
+    rest of the forecast from going below zero when the estimate exceeds
+    what the meter ever showed.
+    """
+    by_point: dict[str, list[ForecastShare]] = {}
+    for share in shares:
+        by_point.setdefault(share.connection_point, []).append(share)
+    model.forecast_corrections = pyo.Block(sorted(by_point))
+    handles: dict[str, ForecastCorrectionHandle] = {}
+    for cp_id in sorted(by_point):
+        removed = removed_from_forecast_kw(inputs.load_kw(cp_id), by_point[cp_id], horizon.n_steps)
+        block = model.forecast_corrections[cp_id]
+        block.removed_kw = pyo.Param(
+            horizon.step_set,
+            initialize={t: float(v) for t, v in enumerate(removed)},
+            within=pyo.NonNegativeReals,
+        )
+        handles[cp_id] = ForecastCorrectionHandle(cp_id, block, block.removed_kw)
+    return handles

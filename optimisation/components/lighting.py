@@ -1,0 +1,277 @@
+"""Adaptive street lighting: every circuit dimmed to what its EN 13201 class needs, or above.
+
+While lamps must burn, each step of each circuit gets the lighting class of
+the CEN/TR 13201-1 method from the step's traffic forecast and the time of
+night (:func:`cluster.lighting.classes_per_step`), and with it the lowest
+step of the circuit's dimming controller that still delivers the class: a
+hard floor. Among the controller's steps at or above that floor the plan
+picks one, exactly one, for cost (energy, capacity) alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from cluster.config import LightingCircuit
+from cluster.lighting import LightingClass, classes_per_step, required_dim_pct, weighting_table
+from cluster.timeseries import SeriesId
+from optimisation.components.bus import Injection, InjectionKind
+from optimisation.components.forecast_share import ForecastShare
+from optimisation.errors import PlanningInputError
+from optimisation.horizon import Horizon
+from optimisation.inputs import PlanningInputs
+
+#: Where lamps need not burn the controller is left at full output, %: lamps the
+#: cabinet's photocell lights before the forecast said never burn below the design class.
+IDLE_DIM_PCT = 100
+
+
+@dataclass(frozen=True)
+class LightingCircuitHandle:
+    """The model of one street-lighting circuit.
+
+    Attributes
+    ----------
+    circuit
+        Its configuration.
+    block
+        Its Pyomo block ``model.lighting_circuits[circuit_id]``.
+    on_fraction
+        Share of each step in which the lamps burn, 0-1 (``SeriesId.LAMPS_ON_FRACTION``).
+    classes
+        The class each step needs; ``None`` where the lamps are off.
+    min_dim_pct
+        The lowest controller step that delivers the class, %; 0 where off.
+    options_pct
+        The controller steps the plan may choose from in each step, %
+        (those at or above the floor; none where off).
+    in_forecast_kw
+        The circuit at full output while its lamps burn, kW: what the
+        cabinet's load forecast is taken to hold.
+    choice
+        Binary variable per (step, dim %) for steps with more than one option.
+    dim_pct
+        Expression: the dim level of each step, % (:data:`IDLE_DIM_PCT` where off).
+    power_kw
+        Expression: the circuit's mean power in each step, kW.
+    """
+
+    circuit: LightingCircuit
+    block: Any
+    on_fraction: tuple[float, ...]
+    classes: tuple[LightingClass | None, ...]
+    min_dim_pct: tuple[int, ...]
+    options_pct: tuple[tuple[int, ...], ...]
+    in_forecast_kw: tuple[float, ...]
+    choice: Any
+    dim_pct: Any
+    power_kw: Any
+
+    @property
+    def on(self) -> tuple[bool, ...]:
+        """Whether the lamps burn in each step."""
+        return tuple(f > 0 for f in self.on_fraction)
+
+    @property
+    def injection(self) -> Injection:
+        """The circuit's power on its cabinet's bus (a load, so negative)."""
+        return Injection(
+            self.circuit.id,
+            self.circuit.connection_point,
+            InjectionKind.LOAD,
+            self.block.injected_kw,
+        )
+
+    @property
+    def forecast_share(self) -> ForecastShare:
+        """The lighting the cabinet's load forecast already holds: full output while lit."""
+        return ForecastShare(self.circuit.id, self.circuit.connection_point, self.in_forecast_kw)
+
+
+def traffic_vehicles_per_hour(inputs: PlanningInputs, circuit: LightingCircuit) -> np.ndarray:
+    """The circuit's traffic forecast, vehicles/h; its peak traffic where there is none.
+
+    Without a forecast the road is taken as busy as at its peak hour, which
+    never lights it too little.
+    """
+    column = SeriesId.traffic(circuit.id)
+    if column not in inputs.forecasts.columns:
+        return np.full(len(inputs.steps), circuit.peak_traffic_vehicles_per_hour)
+    return inputs.series(column)
+
+
+def check_lighting_inputs(inputs: PlanningInputs) -> None:
+    """Check the forecasts the lighting circuits need.
+
+    Raises
+    ------
+    PlanningInputError
+        If the cluster has lighting circuits and ``SeriesId.LAMPS_ON_FRACTION``
+        is missing, not a number, NaN or outside 0..1, or a circuit's traffic
+        forecast holds NaN or negative values.
+    """
+    circuits = inputs.config.assets.lighting_circuits
+    if not circuits:
+        return
+    column = SeriesId.LAMPS_ON_FRACTION
+    if column not in inputs.forecasts.columns:
+        raise PlanningInputError(
+            f"the forecasts have no column {column!r}: when the street lamps must burn",
+            fix="forecast the lamps-on fraction (0-1 per step, from dusk to dawn) for the day",
+        )
+    fraction = _numbers(inputs, column, "fractions 0-1")
+    if not np.isfinite(fraction).all() or fraction.min() < 0 or fraction.max() > 1:
+        raise PlanningInputError(
+            f"forecast {column!r} must hold fractions from 0 to 1 in every step, "
+            f"got values from {np.nanmin(fraction):g} to {np.nanmax(fraction):g} "
+            f"({int((~np.isfinite(fraction)).sum())} NaN)",
+            fix="give the share of each step in which the lamps burn (1 = the whole step)",
+        )
+    for circuit in circuits:
+        traffic_column = SeriesId.traffic(circuit.id)
+        if traffic_column not in inputs.forecasts.columns:
+            continue
+        traffic = _numbers(inputs, traffic_column, "vehicles per hour")
+        if not np.isfinite(traffic).all() or traffic.min() < 0:
+            raise PlanningInputError(
+                f"traffic forecast {traffic_column!r} of lighting circuit {circuit.id!r} "
+                "has NaN or negative values",
+                fix="fill the gaps in the traffic forecast (vehicles/h, >= 0), or drop the "
+                "column to plan the road as busy as at its peak",
+            )
+
+
+def _numbers(inputs: PlanningInputs, column: str, what: str) -> np.ndarray:
+    try:
+        return inputs.series(column)
+    except (TypeError, ValueError):
+        raise PlanningInputError(
+            f"forecast {column!r} holds values that are not numbers",
+            fix=f"give it as floats ({what})",
+        ) from None
+
+
+def add_lighting(
+    model: pyo.ConcreteModel, horizon: Horizon, inputs: PlanningInputs
+) -> dict[str, LightingCircuitHandle]:
+    r"""Add one block per street-lighting circuit, as ``model.lighting_circuits[circuit_id]``.
+
+    For every step :math:`t` with lamps on (:math:`f_t > 0`):
+
+    .. math::
+
+        \sum_{k \in K_t} y_{t,k} = 1, \qquad y_{t,k} \in \{0, 1\}, \qquad
+        K_t = \{k \in K : k \ge \underline k_t\}
+
+        d_t = \sum_{k \in K_t} k\,y_{t,k}, \qquad
+        p_t = \frac{N\,w}{1000}\,\frac{d_t}{100}\,f_t
+
+    and :math:`p_t = 0`, :math:`d_t = 100` where :math:`f_t = 0`.
+
+    - :math:`f_t` share of the step in which the lamps burn,
+      ``SeriesId.LAMPS_ON_FRACTION`` (0-1);
+    - :math:`K` the controller's steps ``dim_steps_pct``, %;
+    - :math:`\underline k_t` the floor: the lowest step delivering the class
+      of step :math:`t` (:func:`cluster.lighting.required_dim_pct`), the class
+      coming from :func:`cluster.lighting.classes_per_step` with the traffic
+      forecast ``SeriesId.traffic(circuit)`` (vehicles/h), the local clock
+      hour, the circuit's road and the cluster's ``lighting_weighting``.
+      Steps below the floor have no variable at all, so the floor is hard;
+    - :math:`y_{t,k}` 1 when the controller runs at step :math:`k`; a step
+      with a single option (the floor is 100 %) is fixed, with no binary;
+    - :math:`d_t` dim level, %; :math:`p_t` mean power over the step, kW;
+      :math:`N` ``luminaires``, :math:`w` ``luminaire_w``, W.
+
+    The circuit's power is a load on its cabinet's bus. The cabinet's load
+    forecast holds the lamps at full output, :math:`N w / 1000 \cdot f_t`,
+    which :attr:`LightingCircuitHandle.forecast_share` states so that it
+    comes off the forecast (never below zero: any other load stays).
+
+    Power grows with :math:`d_t`, so at a positive price of energy the floor
+    is optimal and the binaries cost the solver little; the choice matters
+    when a kWh earns money (negative prices) or a capacity limit binds.
+    """
+    config = inputs.config
+    circuits = config.assets.lighting_circuits
+    model.lighting_circuits = pyo.Block([c.id for c in circuits])
+    table = weighting_table(config.cluster.lighting_weighting)
+    local_hours = horizon.steps.tz_convert(config.cluster.zone).hour.to_numpy()
+    fraction = (inputs.series(SeriesId.LAMPS_ON_FRACTION) if circuits
+                else np.zeros(horizon.n_steps))  # fmt: skip
+    lit = [t for t in range(horizon.n_steps) if fraction[t] > 0]
+    handles: dict[str, LightingCircuitHandle] = {}
+    for circuit in circuits:
+        design = circuit.lighting_class
+        needed = classes_per_step(
+            design,
+            circuit.road,
+            traffic_vehicles_per_hour(inputs, circuit)[lit],
+            circuit.peak_traffic_vehicles_per_hour,
+            local_hours[lit],
+            circuit.ambient_luminosity,
+            table,
+        )
+        classes: list[LightingClass | None] = [None] * horizon.n_steps
+        floors = [0] * horizon.n_steps
+        options: list[tuple[int, ...]] = [()] * horizon.n_steps
+        for t, step_class in zip(lit, needed, strict=True):
+            classes[t] = step_class
+            floors[t] = required_dim_pct(step_class, design, circuit.dim_steps_pct)
+            options[t] = tuple(k for k in circuit.dim_steps_pct if k >= floors[t])
+        handles[circuit.id] = _add_circuit(
+            model.lighting_circuits[circuit.id],
+            circuit,
+            horizon,
+            fraction,
+            classes,
+            floors,
+            options,
+        )
+    return handles
+
+
+def _add_circuit(
+    block: Any,
+    circuit: LightingCircuit,
+    horizon: Horizon,
+    fraction: np.ndarray,
+    classes: list[LightingClass | None],
+    floors: list[int],
+    options: list[tuple[int, ...]],
+) -> LightingCircuitHandle:
+    free = [t for t in range(horizon.n_steps) if len(options[t]) > 1]
+    block.choice = pyo.Var([(t, k) for t in free for k in options[t]], domain=pyo.Binary)
+    block.one_step = pyo.Constraint(
+        free, rule=lambda b, t: sum(b.choice[t, k] for k in options[t]) == 1
+    )
+
+    def dim_pct(b: Any, t: int) -> Any:
+        if len(options[t]) > 1:
+            return sum(k * b.choice[t, k] for k in options[t])
+        return float(options[t][0]) if options[t] else float(IDLE_DIM_PCT)
+
+    block.dim_pct = pyo.Expression(horizon.step_set, rule=dim_pct)
+    full_kw = circuit.full_power_kw
+    block.power_kw = pyo.Expression(
+        horizon.step_set,
+        rule=lambda b, t: (
+            full_kw * float(fraction[t]) / 100.0 * b.dim_pct[t] if options[t] else 0.0
+        ),
+    )
+    block.injected_kw = pyo.Expression(horizon.step_set, rule=lambda b, t: -b.power_kw[t])
+    return LightingCircuitHandle(
+        circuit=circuit,
+        block=block,
+        on_fraction=tuple(float(f) for f in fraction),
+        classes=tuple(classes),
+        min_dim_pct=tuple(floors),
+        options_pct=tuple(options),
+        in_forecast_kw=tuple(full_kw * float(f) for f in fraction),
+        choice=block.choice,
+        dim_pct=block.dim_pct,
+        power_kw=block.power_kw,
+    )
