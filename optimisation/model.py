@@ -73,6 +73,11 @@ class ModelOptions:
         Room temperature before the first step per zone asset id
         ``<building>/<zone>`` (e.g. measured), °C; a zone not named starts at
         its configured ``initial_temp_c``, else the day is planned periodic.
+    excluded_zones
+        Zone asset ids ``<building>/<zone>`` left out of the building
+        flexibility, e.g. because a higher BACnet priority holds their setpoint
+        so klaster's commands would not act: they get no setpoint plan and
+        their heating stays in the connection point's load forecast.
     """
 
     battery_end_soc_pct: Mapping[str, float] = field(default_factory=dict)
@@ -82,6 +87,7 @@ class ModelOptions:
     co2: Co2Pricing | None = None
     comfort_penalty_pln_per_kh: float = 1000.0
     zone_initial_temp_c: Mapping[str, float] = field(default_factory=dict)
+    excluded_zones: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,12 @@ def build_model(inputs: PlanningInputs, options: ModelOptions | None = None) -> 
     )
     biogas_chps = add_biogas_chps(model, horizon, inputs, options.gas_holder_initial_pct)
     buildings = add_buildings(
-        model, horizon, inputs, options.comfort_penalty_pln_per_kh, options.zone_initial_temp_c
+        model,
+        horizon,
+        inputs,
+        options.comfort_penalty_pln_per_kh,
+        options.zone_initial_temp_c,
+        excluded_zones=options.excluded_zones,
     )
     lighting_circuits = add_lighting(model, horizon, inputs)
     forecast_corrections = add_forecast_corrections(

@@ -316,8 +316,15 @@ def add_buildings(
     inputs: PlanningInputs,
     comfort_penalty_pln_per_kh: float,
     initial_temp_c: Mapping[str, float],
+    *,
+    excluded_zones: frozenset[str] = frozenset(),
 ) -> dict[str, BuildingHandle]:
-    r"""Add one block per public building, with one sub-block per zone.
+    r"""Add one block per public building, with one sub-block per flexible zone.
+
+    A zone named in ``excluded_zones`` (``<building>/<zone>``) is not modelled:
+    klaster cannot command it, so its heating stays in the load forecast as it
+    is and it gets no setpoint plan. A building with no flexible zone left gets
+    no block.
 
     For every zone and step :math:`t = 0 \dots T-1`:
 
@@ -368,7 +375,11 @@ def add_buildings(
     that estimate so it comes off the forecast
     (:mod:`optimisation.components.forecast_share`).
     """
-    buildings = inputs.config.assets.buildings
+    flexible = {
+        b.id: [z for z in b.zones if zone_asset_id(b.id, z.id) not in excluded_zones]
+        for b in inputs.config.assets.buildings
+    }
+    buildings = [b for b in inputs.config.assets.buildings if flexible[b.id]]
     model.buildings = pyo.Block([b.id for b in buildings])
     step_h = horizon.step_hours
     steps = horizon.step_set
@@ -379,7 +390,7 @@ def add_buildings(
     for building in buildings:
         block = model.buildings[building.id]
         occupied = occupied_steps(building.occupancy, horizon.steps, info.zone, info.country)
-        block.zones = pyo.Block([z.id for z in building.zones])
+        block.zones = pyo.Block([z.id for z in flexible[building.id]])
         zones = {
             zone.id: _add_zone(
                 block.zones[zone.id],
@@ -390,7 +401,7 @@ def add_buildings(
                 occupied,
                 initial_temp_c.get(zone_asset_id(building.id, zone.id), zone.initial_temp_c),
             )
-            for zone in building.zones
+            for zone in flexible[building.id]
         }
         zone_handles = tuple(zones.values())
         block.electric_kw = pyo.Expression(

@@ -362,3 +362,31 @@ def test_the_demo_day_keeps_every_zone_in_its_band() -> None:
         high = np.where(at_end, band.occupied_max_c, band.unoccupied_max_c)
         setpoint = values(schedule, f"{building.id}/{bms_zone.id}", "setpoint_c")
         assert (setpoint >= low).all() and (setpoint <= high).all()
+
+
+def test_a_zone_held_by_a_higher_priority_is_left_out_of_flexibility(
+    office_day: tuple[PlanningInputs, Schedule],
+) -> None:
+    inputs, flexible = office_day
+    _, held = plan(inputs, ModelOptions(excluded_zones=frozenset({"bldg/hp"})))
+    planned = set(held.assets["asset"])
+    assert "bldg/hp" not in planned and {"bldg/el", "bldg/dh"} <= planned
+    # The held zone's heating stays in the load forecast: only the others' baseline
+    # comes off, so the building's baseline share drops by exactly the held zone's.
+    hp_share = values(flexible, "bldg/hp", "electric_kw")  # present in the flexible plan
+    assert hp_share.sum() > 0
+    in_forecast_all = values(flexible, "bldg", "in_load_forecast_kw")
+    in_forecast_held = values(held, "bldg", "in_load_forecast_kw")
+    assert (in_forecast_held <= in_forecast_all + 1e-9).all()
+    assert in_forecast_held.sum() < in_forecast_all.sum()
+    remainder = 60.0 - np.minimum(60.0, in_forecast_held)
+    np.testing.assert_allclose(
+        held.connection_points["load_kw"].to_numpy(),
+        remainder + values(held, "bldg", "electric_kw"),
+        atol=1e-6,
+    )
+    # Every zone held: the building gets no block and no setpoint plan at all.
+    _, none = plan(
+        inputs, ModelOptions(excluded_zones=frozenset({"bldg/hp", "bldg/el", "bldg/dh"}))
+    )
+    assert not any(str(asset).startswith("bldg") for asset in none.assets["asset"])
