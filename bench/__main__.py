@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("schedule_bench", "store_bench", "poll_bench", "forecast_bench")
+BENCHMARKS = ("schedule_bench", "store_bench", "poll_bench", "forecast_bench", "milp_bench")
 
 
 def main(names: list[str]) -> None:

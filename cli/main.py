@@ -8,14 +8,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 import cluster
 from adapters.sqlite_store import default_data_dir
+from bms.safety import load_write_policy
 from cli.common import CONFIG_HELP, ConfigOption, DataDirOption, console, errors, user_errors
 from cli.render import config_summary, print_schedule_run
 from cluster.config import demo_config_text, load_config
+from cluster.errors import DataError
 from optimisation.solve import SolveOptions
 
 app = typer.Typer(
@@ -77,6 +80,29 @@ def _history_progress() -> Iterator[Callable[[int, int], None]]:
         progress.stop()
 
 
+#: Exit code of ``klaster schedule`` when the day was infeasible and a flagged plan was written.
+INFEASIBLE_EXIT_CODE = 5
+
+
+def _replan_time(at: str | None, day: date | None, config_path: Path | None) -> pd.Timestamp:
+    """The instant to re-plan from: ``HH:MM`` local on ``day`` (today), an ISO time, or now."""
+    zone = load_config(config_path).cluster.zone
+    if at is None:
+        return pd.Timestamp.now(tz=zone)
+    try:
+        if len(at) <= 5 and ":" in at:
+            clock = datetime.strptime(at, "%H:%M").time()
+            local_day = day or datetime.now(zone).date()
+            return pd.Timestamp(datetime.combine(local_day, clock), tz=zone)
+        stamp = pd.Timestamp(at)
+    except ValueError as exc:
+        raise DataError(
+            f"--at {at!r} is neither HH:MM nor an ISO time ({exc})",
+            fix="give e.g. --at 14:15 or --at 2027-06-16T14:15+02:00",
+        ) from None
+    return stamp.tz_localize(zone) if stamp.tzinfo is None else stamp
+
+
 @app.command()
 @user_errors
 def schedule(
@@ -104,8 +130,39 @@ def schedule(
     threads: Annotated[
         int | None, typer.Option(min=1, help="Solver threads; HiGHS decides if left out.")
     ] = None,
+    replan: Annotated[
+        bool,
+        typer.Option(
+            help="Re-plan the rest of the day from the quarter-hour containing --at, starting "
+            "from the state measured in the store."
+        ),
+    ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="With --replan: HH:MM local time on --day (today if left out), or an ISO "
+            "time; now if left out."
+        ),
+    ] = None,
+    devices: Annotated[
+        Path | None,
+        typer.Option(
+            help="The site's device list: read the building controllers first and leave out "
+            "of the flexibility every zone a stronger BACnet priority holds."
+        ),
+    ] = None,
+    allow_list: Annotated[
+        Path | None,
+        typer.Option(
+            help="The site's write policy, for klaster's BACnet priority (12 if left out)."
+        ),
+    ] = None,
 ) -> None:
-    """Plan a day for the cluster: forecasts, then the MILP, then the schedule and its plot."""
+    """Plan a day for the cluster: forecasts, then the MILP, then the schedule and its plot.
+
+    An infeasible day is still planned, with the declared soft limits relaxed: the
+    flagged schedule is written, the conflicts are printed, and the exit code is 5.
+    """
     from cli.pipeline import run_schedule
 
     options = SolveOptions(mip_rel_gap=mip_gap, time_limit_s=time_limit, threads=threads)
@@ -119,8 +176,24 @@ def schedule(
             options=options,
             history_days=history_days,
             on_history_progress=progress,
+            replan_at=_replan_time(at, _parse_day(day), config) if replan else None,
+            devices=devices,
+            own_priority=load_write_policy(allow_list).bacnet_priority if allow_list else 12,
         )
     print_schedule_run(console, run)
+    for note in run.schedule.meta.get("initial_state_notes", []):
+        errors.print(f"note: {note}", highlight=False, markup=False)
+    if run.schedule.meta.get("infeasible"):
+        errors.print(
+            "warning: the day is infeasible as configured; the schedule written is the closest "
+            "plan with these limits relaxed:",
+            style="bold red",
+            highlight=False,
+            markup=False,
+        )
+        for line in run.schedule.meta["infeasibility"]:
+            errors.print(f"  {line}", style="red", highlight=False, markup=False)
+        raise typer.Exit(INFEASIBLE_EXIT_CODE)
 
 
 @config_app.command("check")

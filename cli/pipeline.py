@@ -6,6 +6,8 @@ timed so that the summary and the benchmark can show where the time goes.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import time
 import uuid
@@ -17,19 +19,30 @@ from pathlib import Path
 
 import pandas as pd
 
+from adapters.bms_live import read_live, setpoint_holds
 from adapters.history import ensure_synthetic_history
+from adapters.site import load_site_devices
 from adapters.sqlite_store import SqliteStore
+from bms.flexibility import ExcludedZone, zone_flexibility
 from cli.plot import plot_schedule
+from cluster.commands import zone_asset_id
 from cluster.config import ClusterConfig, load_config
 from cluster.errors import DataError
 from cluster.schedule import Schedule
 from cluster.timegrid import day_bounds_utc, day_steps
 from cluster.timeseries import RunRecord, SeriesId
 from forecasting.daily import DayForecast, forecast_day
+from optimisation.diagnosis import Diagnosis, diagnose, flagged_schedule
 from optimisation.extract import extract_schedule
 from optimisation.inputs import PlanningInputs
-from optimisation.model import build_model
+from optimisation.model import ModelOptions, build_model
 from optimisation.solve import SolveOptions, SolveResult, SolveStatus, solve
+from optimisation.state import (
+    InitialState,
+    measured_initial_state,
+    replan_steps,
+    warm_start_values,
+)
 
 #: Days of history made available before the scheduled day.
 HISTORY_DAYS = 400
@@ -63,6 +76,7 @@ class ScheduleRun:
     output_dir: Path
     files: list[Path]
     history_rows_written: int
+    excluded_zones: tuple[ExcludedZone, ...] = ()
 
 
 def config_identity(config: ClusterConfig) -> str:
@@ -88,20 +102,55 @@ def run_schedule(
     options: SolveOptions,
     history_days: int = HISTORY_DAYS,
     on_history_progress: Callable[[int, int], None] | None = None,
+    replan_at: pd.Timestamp | None = None,
+    devices: Path | None = None,
+    own_priority: int = 12,
 ) -> ScheduleRun:
     """Plan one day for a cluster and write the schedule, its plot and its record.
 
     ``config_path=None`` plans the built-in demo cluster, whose history is
     synthetic (``history_days`` of it are kept in the store before the day);
     ``day=None`` plans tomorrow in the cluster's time zone.
+
+    With ``replan_at`` (a time-zone-aware instant) only the rest of its day is
+    planned, from the quarter-hour containing it, starting from the state
+    measured in the store (see :func:`~optimisation.state.measured_initial_state`).
+
+    When the store holds an earlier schedule of the day, its plant and storage
+    decisions are the solver's MIP start.
+
+    With ``devices`` (the site's device list) the building controllers are
+    read first: a zone whose setpoint a priority stronger than klaster's
+    ``own_priority`` holds is left out of the building flexibility.
+
+    An infeasible day still gives a schedule: the elastic plan of
+    :func:`~optimisation.diagnosis.diagnose`, flagged ``meta["infeasible"]``.
     """
     clock = StageClock()
     with clock.stage("config"):
         config = load_config(config_path)
         zone = config.cluster.zone
+        if replan_at is not None:
+            day = day or replan_at.tz_convert(zone).date()
         day = day or (datetime.now(zone).date() + pd.Timedelta(days=1))
         steps = day_steps(day, zone, config.cluster.step_minutes)
+        if replan_at is not None:
+            steps = replan_steps(steps, replan_at.tz_convert("UTC"))
     with SqliteStore.open(data_dir) as store:
+        model_options = ModelOptions()
+        state: InitialState | None = None
+        earlier = [run for run in store.runs("schedule") if run.day == day]
+        # The day's latest plan: the state where nothing is measured, and the MIP start.
+        previous = store.load_frame(earlier[0].run_id, "assets") if earlier else None
+        if replan_at is not None:
+            state = _measured_state(store, config, steps, replan_at, previous)
+            config, model_options = state.config, state.options
+        excluded: tuple[ExcludedZone, ...] = ()
+        if devices is not None:
+            with clock.stage("BMS holds"):
+                excluded = _held_zones(config, steps, devices, own_priority)
+            held = frozenset(zone_asset_id(z.building_id, z.zone_id) for z in excluded)
+            model_options = dataclasses.replace(model_options, excluded_zones=held)
         written = 0
         if config_path is None or synthetic_history:
             day_start, day_end = day_bounds_utc(day, zone)
@@ -133,18 +182,37 @@ def run_schedule(
             day_ahead_price_pln_per_mwh=forecast.values[SeriesId.DAY_AHEAD_PRICE],
         )
         with clock.stage("model build"):
-            model = build_model(inputs)
+            model = build_model(inputs, model_options)
         with clock.stage("solve"):
-            result = solve(model, options)
-        if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+            start = warm_start_values(model, previous) if previous is not None else None
+            result = solve(model, options, warm_start=start)
+        flagged: Diagnosis | None = None
+        if result.status is SolveStatus.INFEASIBLE:
+            with clock.stage("diagnosis"):
+                diagnosis = diagnose(inputs, model_options, options)
+            if diagnosis.result.has_plan:
+                flagged, result = diagnosis, diagnosis.result
+        if not result.has_plan:
             raise DataError(
                 f"no plan for {day}: the solver ended with status {result.status} "
-                f"({result.termination})",
-                fix="check the configuration's limits (export limits, contracted capacities) "
-                "against the forecasts, or raise --time-limit",
+                f"({result.termination}), even with the soft limits relaxed",
+                fix="check the configuration's limits (ramps, initial states) against the "
+                "forecasts, or raise --time-limit",
             )
         with clock.stage("extraction"):
-            schedule = extract_schedule(model, inputs, result)
+            if flagged is not None:
+                schedule = flagged_schedule(flagged, inputs)
+            else:
+                schedule = extract_schedule(model, inputs, result)
+            schedule.meta["warm_start_values"] = len(start) if start is not None else 0
+            if excluded:
+                schedule.meta["zones_left_out"] = {
+                    zone_asset_id(z.building_id, z.zone_id): z.reason for z in excluded
+                }
+            if state is not None:
+                schedule.meta["replan_from"] = steps[0].isoformat()
+                schedule.meta["initial_state_sources"] = state.sources
+                schedule.meta["initial_state_notes"] = list(state.notes)
         with clock.stage("write"):
             folder = out_dir or Path("out") / f"schedule-{day.isoformat()}"
             files = schedule.write(folder)
@@ -156,8 +224,12 @@ def run_schedule(
                 started_at=started,
                 config_hash=config_identity(config),
                 inputs_hash=frame_identity(forecast.values),
-                status=str(result.status),
-                details={"objective_pln": result.objective_pln, "output_dir": str(folder)},
+                status="infeasible" if schedule.meta.get("infeasible") else str(result.status),
+                details={
+                    "objective_pln": result.objective_pln,
+                    "output_dir": str(folder),
+                    "replan_from": schedule.meta.get("replan_from"),
+                },
             )
             store.record_run(record)
             for name in ("connection_points", "assets", "cluster", "costs"):
@@ -172,4 +244,34 @@ def run_schedule(
         output_dir=folder,
         files=files,
         history_rows_written=written,
+        excluded_zones=excluded,
     )
+
+
+def _held_zones(
+    config: ClusterConfig, steps: pd.DatetimeIndex, devices: Path, own_priority: int
+) -> tuple[ExcludedZone, ...]:
+    """The zones whose setpoints a stronger BACnet priority holds right now, read live."""
+    live = asyncio.run(read_live(load_site_devices(devices), config))
+    plan = zone_flexibility(config, steps, own_priority=own_priority, holds=setpoint_holds(live))
+    return tuple(plan.excluded)
+
+
+def _measured_state(
+    store: SqliteStore,
+    config: ClusterConfig,
+    steps: pd.DatetimeIndex,
+    at: pd.Timestamp,
+    previous: pd.DataFrame | None,
+) -> InitialState:
+    """The state at ``at``: latest readings, else the day's latest plan, else config."""
+    start = at.tz_convert("UTC")
+
+    def read_latest(series_id: str) -> float | None:
+        # At or before the re-plan: the store reads [start, end), so end is one second on.
+        frame = store.read_series([series_id], start - pd.Timedelta(days=1),
+                                  start + pd.Timedelta(seconds=1))  # fmt: skip
+        values = frame[series_id].dropna() if series_id in frame else pd.Series()
+        return float(values.iloc[-1]) if len(values) else None
+
+    return measured_initial_state(config, steps, read_latest, previous)

@@ -65,7 +65,11 @@ def schedule_summary(run: ScheduleRun) -> Group:
         )
 
     solver = _table("Solver (HiGHS)", "fact", "value")
-    solver.add_row("status", str(result.status))
+    if schedule.meta.get("infeasible"):
+        # The objective then holds the slack penalties of the elastic model, not money.
+        solver.add_row("status", "[bold red]infeasible[/] — plan of the elastic model, flagged")
+    else:
+        solver.add_row("status", str(result.status))
     solver.add_row("objective", f"{result.objective_pln:,.2f} PLN")
     gap = "n/a" if result.mip_gap is None else f"{100 * result.mip_gap:.4f} %"
     solver.add_row("MIP gap", gap)
@@ -89,6 +93,12 @@ def print_schedule_run(console: Console, run: ScheduleRun) -> None:
         f"({steps} steps of {run.schedule.step_minutes} min), run {run.run_id}"
     )
     console.print(schedule_summary(run))
+    for zone in run.excluded_zones:
+        console.print(
+            f"[yellow]zone {zone.building_id}/{zone.zone_id} left out of the flexibility:[/] "
+            f"{zone.reason}",
+            highlight=False,
+        )
     console.print(f"Schedule and plot written to [bold]{run.output_dir}[/bold]:")
     for path in run.files:
         console.print(f"  {path}")

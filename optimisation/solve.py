@@ -7,13 +7,16 @@ model is an outcome, not an error: :func:`solve` reports it in
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
 import highspy
+import numpy as np
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import Results, SolutionStatus, TerminationCondition
 
@@ -154,7 +157,34 @@ def _status(results: Results) -> SolveStatus:
     return SolveStatus.FEASIBLE if has_solution else SolveStatus.NO_SOLUTION
 
 
-def solve(model: ClusterModel, options: SolveOptions | None = None) -> SolveResult:
+def _give_mip_start(solver: Any, start: Mapping[Any, float]) -> None:
+    """Hand HiGHS a (partial) MIP start: values of some variables; HiGHS completes the rest.
+
+    The Pyomo interface has no warm-start option, so the start goes to the
+    ``highspy.Highs`` object it holds, between building the instance and running.
+    """
+    # Private attributes of Pyomo's HiGHS interface: if a Pyomo release renames
+    # them, the plan is still found, only without the start.
+    columns = getattr(solver, "_pyomo_var_to_solver_var_map", None)
+    highs = getattr(solver, "_solver_model", None)
+    if columns is None or highs is None:
+        logging.getLogger(__name__).warning(
+            "this Pyomo version gives no access to HiGHS for a MIP start; solving without it"
+        )
+        return
+    index = [columns[id(var)] for var in start if id(var) in columns]
+    values = [float(value) for var, value in start.items() if id(var) in columns]
+    if index:
+        highs.setSolution(
+            len(index), np.asarray(index, dtype=np.int32), np.asarray(values, dtype=float)
+        )
+
+
+def solve(
+    model: ClusterModel,
+    options: SolveOptions | None = None,
+    warm_start: Mapping[Any, float] | None = None,
+) -> SolveResult:
     """Solve the model with HiGHS and load the plan into its variables.
 
     Parameters
@@ -163,6 +193,10 @@ def solve(model: ClusterModel, options: SolveOptions | None = None) -> SolveResu
         A model from :func:`~optimisation.model.build_model`.
     options
         Gap, time limit (s), threads, log; the defaults when ``None``.
+    warm_start
+        Values of some of the model's variables (Pyomo variable data → value, in
+        the variable's unit) from an earlier plan, given to HiGHS as a partial
+        MIP start; HiGHS completes it if it can and ignores it otherwise.
 
     Returns
     -------
@@ -176,7 +210,11 @@ def solve(model: ClusterModel, options: SolveOptions | None = None) -> SolveResu
     # HiGHS keeps one thread pool per process, sized by the first solve; a
     # fresh pool lets this solve's thread count take effect.
     highspy.Highs.resetGlobalScheduler(True)
-    results: Results = SolverFactory("highs").solve(
+    solver = SolverFactory("highs")
+    if warm_start:
+        solver.set_instance(model.model)
+        _give_mip_start(solver, warm_start)
+    results: Results = solver.solve(
         model.model,
         tee=options.tee,
         time_limit=options.time_limit_s,

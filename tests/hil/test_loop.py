@@ -30,10 +30,12 @@ from adapters.rig.rig import Rig
 from adapters.site import Protocol, load_site_devices
 from adapters.sqlite_store import DATABASE_FILE_NAME
 from cluster.config import load_config
+from cluster.schedule import Schedule
 from cluster.timeseries import Quality
 from tests.hil.conftest import (
     BATTERY,
     BUILDING,
+    DAY,
     ENV,
     PV,
     ZONE,
@@ -322,3 +324,21 @@ def test_an_offline_battery_fails_alone_and_polls_stale(plan: Plan, tmp_path: Pa
         result = poll_once(plan, data_dir)
         assert result.exit_code == 0, result.output
         assert f"ok      {BATTERY_DEVICE}:" in result.output
+
+
+def test_a_zone_held_by_an_operator_is_left_out_of_the_plan(plan: Plan, tmp_path: Path) -> None:
+    data_dir, out = tmp_path / "data", tmp_path / "plan"
+    with rig_service(plan, data_dir):
+        result = cli("rig", "fault", BACNET_DEVICE, "hold-priority", "--point", "z2.setpoint",
+                     "--value", "25", "--data-dir", data_dir)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        result = cli("schedule", "--config", plan.config_file, "--synthetic-history",
+                     "--history-days", "30", "--day", DAY.isoformat(), "--data-dir", data_dir,
+                     "--out", out, "--devices", devices_file(data_dir),
+                     "--allow-list", plan.allow_list)  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert f"zone {BUILDING}/z2 left out of the flexibility" in result.output
+    planned = Schedule.read(out)
+    zones = set(planned.assets.loc[planned.assets["quantity"] == "setpoint_c", "asset"])
+    assert zones == {f"{BUILDING}/{ZONE}"}  # z1 still planned, z2 not
+    assert f"{BUILDING}/z2" in planned.meta["zones_left_out"]
