@@ -235,3 +235,7 @@ from cli.forecast import backtest, forecast  # noqa: E402
 
 app.command()(forecast)
 app.command()(backtest)
+
+from cli.purchase import purchase_app  # noqa: E402
+
+app.add_typer(purchase_app, name="purchase")

@@ -49,6 +49,7 @@ from cluster.members import (
     Member,
     MemberKind,
     OverrunRule,
+    SettlementTerms,
     SupplyBlock,
     SupplyContract,
     Tariff,
@@ -76,6 +77,7 @@ class ClusterConfig(FrozenModel):
     connection_points: list[ConnectionPoint] = Field(min_length=1)
     supply_contract: SupplyContract = Field(default_factory=SupplyContract)
     assets: Assets = Field(default_factory=Assets)
+    settlement: SettlementTerms = Field(default_factory=SettlementTerms)
 
     def tariff_of(self, connection_point: ConnectionPoint) -> Tariff:
         """The tariff a connection point is billed on."""

@@ -239,4 +239,43 @@ class SupplyContract(FrozenModel):
     sell_back_fee_pln_per_mwh: NonNegative = 0.0
 
 
+class AllocationKeyKind(StrEnum):
+    """How local energy is shared among members in each quarter-hour.
+
+    ``static``: by fixed shares; ``dynamic``: in proportion to each member's
+    consumption in that quarter-hour; ``hybrid``: by the static shares first,
+    the remainder in proportion to the consumption still uncovered.
+    """
+
+    STATIC = "static"
+    DYNAMIC = "dynamic"
+    HYBRID = "hybrid"
+
+
+class SettlementTerms(FrozenModel):
+    """How the cluster settles: the allocation key and the internal price of local energy.
+
+    ``static_shares`` maps member ids to positive weights (normalised when used;
+    their order is the key's order). The internal price is
+    ``internal_price_pln_per_mwh`` when given, else
+    sell-back price + ``internal_price_split`` × (purchase price - sell-back price).
+    """
+
+    allocation_key: AllocationKeyKind = AllocationKeyKind.DYNAMIC
+    static_shares: dict[Identifier, PositiveKw] = Field(default_factory=dict)
+    internal_price_pln_per_mwh: NonNegative | None = None
+    internal_price_split: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _shares_for_static_keys(self) -> Self:
+        if self.allocation_key is not AllocationKeyKind.DYNAMIC and not self.static_shares:
+            raise ConfigValueError(
+                f"the {self.allocation_key} allocation key needs static shares",
+                fix="add static_shares = { member_id = share, ... } or use "
+                "allocation_key = 'dynamic'",
+                field="static_shares",
+            )
+        return self
+
+
 # --- assets ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ the scale of the target's time of day.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.base import ForecastError
-from forecasting.grid import FloatArray, IntArray
+from forecasting.grid import FloatArray, IntArray, horizon_steps
 
 #: Probabilities at which standardised-error quantiles are kept.
 PROBABILITIES: FloatArray = np.linspace(0.0025, 0.9975, 399)
@@ -40,6 +40,57 @@ def check_levels(levels: tuple[float, ...], label: str) -> None:
                 f"series {label!r}: interval level {level} is not between 0 and 1",
                 fix="give levels as fractions, e.g. (0.8, 0.95)",
             )
+
+
+def forecast_steps(
+    steps: pd.DatetimeIndex | int,
+    levels: tuple[float, ...],
+    last_observed: pd.Timestamp,
+    step_minutes: int,
+    label: str,
+) -> pd.DatetimeIndex:
+    """Check a forecast request's interval levels and resolve its UTC steps.
+
+    Parameters
+    ----------
+    steps
+        The UTC steps to forecast, or their number after ``last_observed``.
+    levels
+        Central interval levels, as fractions in (0, 1).
+    last_observed
+        Last observed UTC step of the history.
+    step_minutes
+        Length of a step, in minutes.
+    label
+        The series forecast, named in errors.
+    """
+    check_levels(levels, label)
+    return horizon_steps(steps, last_observed, step_minutes, label)
+
+
+def quantile_intervals(
+    steps: pd.DatetimeIndex,
+    levels: tuple[float, ...],
+    quantile: Callable[[float], FloatArray],
+) -> dict[float, pd.DataFrame]:
+    """Central intervals bounded by the forecast's quantiles ``0.5 ∓ level / 2``.
+
+    Parameters
+    ----------
+    steps
+        The UTC steps forecast, the index of every interval.
+    levels
+        Central interval levels, as fractions in (0, 1).
+    quantile
+        The forecast's quantile at a probability, per step, in the series' unit.
+    """
+    return {
+        level: pd.DataFrame(
+            {"lower": quantile(0.5 - level / 2.0), "upper": quantile(0.5 + level / 2.0)},
+            index=steps,
+        )
+        for level in levels
+    }
 
 
 def gaussian_intervals(

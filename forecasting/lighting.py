@@ -32,8 +32,8 @@ from cluster.lighting import lamps_on
 from cluster.timegrid import day_bounds_utc
 from cluster.timeseries import SeriesId
 from forecasting.base import DEFAULT_LEVELS, FittedForecaster, ForecastError, ForecastResult
-from forecasting.grid import FloatArray, horizon_steps, infer_step_minutes, series_label
-from forecasting.intervals import PROBABILITIES, check_levels
+from forecasting.grid import FloatArray, infer_step_minutes, series_label
+from forecasting.intervals import PROBABILITIES, forecast_steps, quantile_intervals
 from forecasting.irradiance import Site
 
 #: How often within a step the rule is evaluated, minutes.
@@ -352,8 +352,7 @@ class _FittedStreetLighting:
         levels: tuple[float, ...] = DEFAULT_LEVELS,
         regressors: pd.DataFrame | None = None,
     ) -> ForecastResult:
-        check_levels(levels, self.series_id)
-        steps = horizon_steps(steps, self.last_observed, self.step_minutes, self.series_id)
+        steps = forecast_steps(steps, levels, self.last_observed, self.step_minutes, self.series_id)
         notes = list(self.notes)
         cloud = _cloud(regressors, steps)
         if cloud is None or np.isnan(cloud).any():
@@ -362,15 +361,14 @@ class _FittedStreetLighting:
         point_kw = self.power_kw * fraction
         point = pd.Series(point_kw, index=steps, name=self.series_id)
         classes = _classes(fraction)
-        intervals = {}
-        for level in levels:
-            bounds = []
-            for probability in (0.5 - level / 2.0, 0.5 + level / 2.0):
-                per_class = np.array(
-                    [np.interp(probability, PROBABILITIES, row) for row in self.quantiles]
-                )
-                bounds.append(np.maximum(point_kw + per_class[classes] * self.power_kw, 0.0))
-            intervals[level] = pd.DataFrame({"lower": bounds[0], "upper": bounds[1]}, index=steps)
+
+        def quantile_kw(probability: float) -> FloatArray:
+            per_class = np.array(
+                [np.interp(probability, PROBABILITIES, row) for row in self.quantiles]
+            )
+            return np.maximum(point_kw + per_class[classes] * self.power_kw, 0.0)
+
+        intervals = quantile_intervals(steps, levels, quantile_kw)
         return ForecastResult(point, self.model.name, intervals, tuple(notes))
 
     def update(

@@ -32,8 +32,8 @@ import pvlib
 from cluster.config import PVPlant
 from cluster.timeseries import SeriesId
 from forecasting.base import DEFAULT_LEVELS, FittedForecaster, ForecastError, ForecastResult
-from forecasting.grid import FloatArray, horizon_steps, infer_step_minutes, series_label
-from forecasting.intervals import check_levels
+from forecasting.grid import FloatArray, infer_step_minutes, series_label
+from forecasting.intervals import forecast_steps, quantile_intervals
 from forecasting.irradiance import (
     DEFAULT_ALBEDO,
     Site,
@@ -326,8 +326,7 @@ class _FittedPv:
         levels: tuple[float, ...] = DEFAULT_LEVELS,
         regressors: pd.DataFrame | None = None,
     ) -> ForecastResult:
-        check_levels(levels, self.series_id)
-        steps = horizon_steps(steps, self.last_observed, self.step_minutes, self.series_id)
+        steps = forecast_steps(steps, levels, self.last_observed, self.step_minutes, self.series_id)
         sky = sky_at(steps, self.site, self.step_minutes)
         notes = list(self.notes)
         ghi = self._forecast_irradiance(regressors, sky, notes)
@@ -339,14 +338,11 @@ class _FittedPv:
         point = pd.Series(point_kw, index=steps, name=self.series_id)
         clear = physical_output(self.system, sky, sky.ghi_clear_w_m2, temp, self.model.wind_m_s)
         scale = np.where(sky.sun_up, np.maximum(clear.ac_kw, 0.05 * limit), 0.0)
-        intervals = {}
-        for level in levels:
-            low = point_kw + self.spread.bound(0.5 - level / 2.0, kt) * scale
-            high = point_kw + self.spread.bound(0.5 + level / 2.0, kt) * scale
-            intervals[level] = pd.DataFrame(
-                {"lower": np.clip(low, 0.0, limit), "upper": np.clip(high, 0.0, limit)},
-                index=steps,
-            )
+
+        def quantile_kw(probability: float) -> FloatArray:
+            return np.clip(point_kw + self.spread.bound(probability, kt) * scale, 0.0, limit)
+
+        intervals = quantile_intervals(steps, levels, quantile_kw)
         return ForecastResult(point, self.model.name, intervals, tuple(notes))
 
     def _forecast_irradiance(

@@ -62,13 +62,12 @@ from forecasting.features import (
 )
 from forecasting.grid import (
     FloatArray,
-    horizon_steps,
     infer_step_minutes,
     lead_steps,
     series_label,
     steps_per_day,
 )
-from forecasting.intervals import check_levels
+from forecasting.intervals import forecast_steps
 from forecasting.profile import (
     BREAK_BLEND,
     BRIDGE,
@@ -330,8 +329,7 @@ class _FittedCalendarRegression:
         levels: tuple[float, ...] = DEFAULT_LEVELS,
         regressors: pd.DataFrame | None = None,
     ) -> ForecastResult:
-        check_levels(levels, self.series_id)
-        steps = horizon_steps(steps, self.last_observed, self.step_minutes, self.series_id)
+        steps = forecast_steps(steps, levels, self.last_observed, self.step_minutes, self.series_id)
         design = self.model.design(
             steps, regressors, self.step_minutes, self.own_break_profile, self.series_id
         )

@@ -30,18 +30,17 @@ import pandas as pd
 
 from forecasting.base import DEFAULT_LEVELS, FittedForecaster, ForecastError, ForecastResult
 from forecasting.calibration import HOLDOUT_DAYS, holdout_spread
-from forecasting.features import step_features
+from forecasting.features import StepFeatures, step_features
 from forecasting.grid import (
     FloatArray,
     IntArray,
-    horizon_steps,
     infer_step_minutes,
     series_label,
     steps_per_day,
     to_wall_clock,
     wall_clock_leads,
 )
-from forecasting.intervals import check_levels, gaussian_intervals
+from forecasting.intervals import forecast_steps, gaussian_intervals
 
 #: STL's trend and low-pass LOESS are evaluated every quarter of a day and interpolated
 #: between: ten times faster on quarter-hours, and the components move by well under
@@ -253,6 +252,117 @@ def remainder_forecast(results: Any, start: int, horizon: int) -> tuple[FloatArr
 
 
 @dataclass(frozen=True)
+class RemainderFit:
+    """A fitted statsmodels remainder model and where its history ended.
+
+    Attributes
+    ----------
+    results
+        The statsmodels results object of the fit.
+    history_length
+        Number of steps the model was fitted on (the index its forecast starts at).
+    last_wall
+        Last step of the fitted history on the local wall-clock grid.
+    """
+
+    results: Any
+    history_length: int
+    last_wall: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class RemainderOutlook:
+    """The remainder model's forecast laid on the requested steps.
+
+    Attributes
+    ----------
+    steps
+        The UTC steps forecast.
+    features
+        Calendar features of the steps (local weekday, time-of-day slot).
+    mean
+        Forecast mean of the remainder at each step, in the series' unit.
+    std
+        Forecast standard deviation at each step, in the series' unit.
+    series_id
+        The series forecast, the name of the point forecast.
+    """
+
+    steps: pd.DatetimeIndex
+    features: StepFeatures
+    mean: FloatArray
+    std: FloatArray
+    series_id: str
+
+    def result(
+        self,
+        values: FloatArray,
+        levels: tuple[float, ...],
+        spread: float,
+        model_name: str,
+        notes: tuple[str, ...],
+    ) -> ForecastResult:
+        """The forecast of ``values`` with Gaussian intervals from the remainder's spread.
+
+        Parameters
+        ----------
+        values
+            Point forecast at each step, in the series' unit.
+        levels
+            Central interval levels, as fractions in (0, 1).
+        spread
+            Factor (dimensionless) the remainder's standard deviation is widened by.
+        model_name
+            Name of the forecasting model, reported with the result.
+        notes
+            Remarks on the fit, reported with the result.
+        """
+        point = pd.Series(values, index=self.steps, name=self.series_id)
+        intervals = gaussian_intervals(point, self.std * spread, levels)
+        return ForecastResult(point, model_name, intervals, notes)
+
+
+def remainder_outlook(
+    steps: pd.DatetimeIndex | int,
+    levels: tuple[float, ...],
+    fit: RemainderFit,
+    *,
+    series_id: str,
+    last_observed: pd.Timestamp,
+    step_minutes: int,
+    timezone: str,
+    country: str,
+) -> RemainderOutlook:
+    """Check a forecast request and forecast the remainder model over its steps.
+
+    Parameters
+    ----------
+    steps
+        The UTC steps to forecast, or their number after ``last_observed``.
+    levels
+        Central interval levels, as fractions in (0, 1).
+    fit
+        The fitted remainder model.
+    series_id
+        The series forecast, named in errors.
+    last_observed
+        Last observed UTC step of the history.
+    step_minutes
+        Length of a step, in minutes.
+    timezone
+        IANA time zone of the local wall clock.
+    country
+        Country whose public holidays shape the calendar features.
+    """
+    steps = forecast_steps(steps, levels, last_observed, step_minutes, series_id)
+    zone = ZoneInfo(timezone)
+    leads = np.maximum(wall_clock_leads(steps, fit.last_wall, zone, step_minutes), 1)
+    mean, std = remainder_forecast(fit.results, fit.history_length, int(leads.max()))
+    features = step_features(steps, zone, step_minutes, country)
+    return RemainderOutlook(steps, features, mean[leads - 1], std[leads - 1], series_id)
+
+
+@dataclass(frozen=True)
 class _FittedMstl:
     model: Mstl
     series_id: str
@@ -276,24 +386,26 @@ class _FittedMstl:
         levels: tuple[float, ...] = DEFAULT_LEVELS,
         regressors: pd.DataFrame | None = None,
     ) -> ForecastResult:
-        check_levels(levels, self.series_id)
-        steps = horizon_steps(steps, self.last_observed, self.step_minutes, self.series_id)
-        zone = ZoneInfo(self.model.timezone)
-        leads = np.maximum(wall_clock_leads(steps, self.last_wall, zone, self.step_minutes), 1)
-        mean, std = remainder_forecast(self.remainder_fit, self.history_length, int(leads.max()))
-        features = step_features(steps, zone, self.step_minutes, self.model.country)
-        values = mean[leads - 1].copy()
+        outlook = remainder_outlook(
+            steps,
+            levels,
+            RemainderFit(self.remainder_fit, self.history_length, self.last_wall),
+            series_id=self.series_id,
+            last_observed=self.last_observed,
+            step_minutes=self.step_minutes,
+            timezone=self.model.timezone,
+            country=self.model.country,
+        )
+        values = outlook.mean.copy()
         for column, days in enumerate(self.model.period_days):
             values += carried_season(
                 self.seasonal[:, column],
                 self.history,
-                features.effective_weekday,
-                features.slot,
+                outlook.features.effective_weekday,
+                outlook.features.slot,
                 days,
             )
-        point = pd.Series(values, index=steps, name=self.series_id)
-        intervals = gaussian_intervals(point, std[leads - 1] * self.spread, levels)
-        return ForecastResult(point, self.model.name, intervals, self.notes)
+        return outlook.result(values, levels, self.spread, self.model.name, self.notes)
 
     def update(
         self, history: pd.Series, regressors: pd.DataFrame | None = None

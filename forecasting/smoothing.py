@@ -34,17 +34,13 @@ import pandas as pd
 
 from forecasting.base import DEFAULT_LEVELS, FittedForecaster, ForecastError, ForecastResult
 from forecasting.calibration import HOLDOUT_DAYS, holdout_spread
-from forecasting.features import step_features
 from forecasting.grid import (
     FloatArray,
-    horizon_steps,
     infer_step_minutes,
     series_label,
     steps_per_day,
-    wall_clock_leads,
 )
-from forecasting.intervals import check_levels, gaussian_intervals
-from forecasting.seasonal import remainder_forecast, wall_clock_history
+from forecasting.seasonal import RemainderFit, remainder_outlook, wall_clock_history
 
 
 def weekly_deviation(
@@ -141,16 +137,19 @@ class _FittedDoubleSeasonal:
         levels: tuple[float, ...] = DEFAULT_LEVELS,
         regressors: pd.DataFrame | None = None,
     ) -> ForecastResult:
-        check_levels(levels, self.series_id)
-        steps = horizon_steps(steps, self.last_observed, self.step_minutes, self.series_id)
-        zone = ZoneInfo(self.model.timezone)
-        leads = np.maximum(wall_clock_leads(steps, self.last_wall, zone, self.step_minutes), 1)
-        mean, std = remainder_forecast(self.results, self.history_length, int(leads.max()))
-        features = step_features(steps, zone, self.step_minutes, self.model.country)
-        values = mean[leads - 1] + self.deviation[features.effective_weekday, features.slot]
-        point = pd.Series(values, index=steps, name=self.series_id)
-        intervals = gaussian_intervals(point, std[leads - 1] * self.spread, levels)
-        return ForecastResult(point, self.model.name, intervals, self.notes)
+        outlook = remainder_outlook(
+            steps,
+            levels,
+            RemainderFit(self.results, self.history_length, self.last_wall),
+            series_id=self.series_id,
+            last_observed=self.last_observed,
+            step_minutes=self.step_minutes,
+            timezone=self.model.timezone,
+            country=self.model.country,
+        )
+        features = outlook.features
+        values = outlook.mean + self.deviation[features.effective_weekday, features.slot]
+        return outlook.result(values, levels, self.spread, self.model.name, self.notes)
 
     def update(
         self, history: pd.Series, regressors: pd.DataFrame | None = None

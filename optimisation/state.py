@@ -95,6 +95,33 @@ class _Lookup:
         self.notes.append(f"{label}: no measurement in {series_id} and no plan, configured used")
         return None
 
+    def store_level_pct(
+        self, store_id: str, capacity_kwh: float, store_name: str, point: str, quantity: str
+    ) -> float | None:
+        """A store's level, % of its capacity clamped to 0-100, else ``None`` (configured).
+
+        Parameters
+        ----------
+        store_id
+            The asset the store belongs to.
+        capacity_kwh
+            The store's capacity, kWh (a planned level in kWh is turned into %).
+        store_name
+            What the store is called in notes and sources, e.g. ``"gas holder"``.
+        point
+            The asset's point measuring the level, %.
+        quantity
+            The plan's quantity of the stored energy, kWh.
+        """
+        level = self.value(
+            f"{store_id} {store_name}",
+            SeriesId.point(store_id, point),
+            store_id,
+            quantity,
+            partial(_percent_of, capacity_kwh),
+        )
+        return None if level is None else _clamp(level, 0.0, 100.0)
+
 
 def _planned_values(
     assets: pd.DataFrame | None, before: pd.Timestamp | None
@@ -185,28 +212,18 @@ def measured_initial_state(
             wte[chp.id] = WteState(on=running, output_kw=held_kw)
     holders: dict[str, float] = {}
     for biogas in config.assets.biogas_chps:
-        capacity = biogas.gas_holder_kwh
-        level = lookup.value(
-            f"{biogas.id} gas holder",
-            SeriesId.point(biogas.id, "gas_holder_level"),
-            biogas.id,
-            "holder_kwh",
-            partial(_percent_of, capacity),
+        holder_pct = lookup.store_level_pct(
+            biogas.id, biogas.gas_holder_kwh, "gas holder", "gas_holder_level", "holder_kwh"
         )
-        if level is not None:
-            holders[biogas.id] = _clamp(level, 0.0, 100.0)
+        if holder_pct is not None:
+            holders[biogas.id] = holder_pct
     stores: dict[str, float] = {}
     for network in config.assets.district_heating:
-        capacity = network.heat_store_kwh
-        level = lookup.value(
-            f"{network.id} heat store",
-            SeriesId.point(network.id, "heat_store_level"),
-            network.id,
-            "store_level_kwh",
-            partial(_percent_of, capacity),
+        store_pct = lookup.store_level_pct(
+            network.id, network.heat_store_kwh, "heat store", "heat_store_level", "store_level_kwh"
         )
-        if level is not None:
-            stores[network.id] = _clamp(level, 0.0, 100.0)
+        if store_pct is not None:
+            stores[network.id] = store_pct
     zones: dict[str, float] = {}
     for building in config.assets.buildings:
         for zone in building.zones:

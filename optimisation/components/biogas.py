@@ -11,6 +11,7 @@ import pyomo.environ as pyo
 from cluster.config import BiogasCHP
 from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
+from optimisation.components.commitment import add_output_limits
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
@@ -132,12 +133,7 @@ def add_biogas_chps(
         block.flare_kw = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)
         block.flaring = pyo.Var(horizon.step_set, domain=pyo.Binary)
 
-        block.output_above_min = pyo.Constraint(
-            horizon.step_set, rule=lambda b, t, p=chp.engine_min_kw: b.output_kw[t] >= p * b.on[t]
-        )
-        block.output_below_max = pyo.Constraint(
-            horizon.step_set, rule=lambda b, t, p=chp.engine_max_kw: b.output_kw[t] <= p * b.on[t]
-        )
+        add_output_limits(block, horizon.step_set, chp.engine_min_kw, chp.engine_max_kw)
         block.gas_use_kw = pyo.Expression(
             horizon.step_set, rule=lambda b, t, eta=eta: b.output_kw[t] / eta
         )

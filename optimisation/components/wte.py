@@ -14,6 +14,7 @@ from cluster.config import WasteToEnergyCHP
 from cluster.timegrid import day_steps
 from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
+from optimisation.components.commitment import add_output_limits
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
@@ -246,12 +247,7 @@ def add_wte_chps(
         def previous_on(b: Any, t: int, before: float = on_before) -> Any:
             return before if t == 0 else b.on[t - 1]
 
-        block.output_above_min = pyo.Constraint(
-            horizon.step_set, rule=lambda b, t, p=p_min: b.output_kw[t] >= p * b.on[t]
-        )
-        block.output_below_max = pyo.Constraint(
-            horizon.step_set, rule=lambda b, t, p=p_max: b.output_kw[t] <= p * b.on[t]
-        )
+        add_output_limits(block, horizon.step_set, p_min, p_max)
         block.start_when_switched_on = pyo.Constraint(
             horizon.step_set, rule=lambda b, t: b.start[t] >= b.on[t] - previous_on(b, t)
         )
