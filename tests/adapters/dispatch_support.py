@@ -30,6 +30,14 @@ from cluster.schedule import ASSET_COLUMNS, Schedule
 from cluster.timegrid import day_steps
 from tests.adapters.bacnet.support import loopback_address
 from tests.adapters.modbus.sim import SimServer, registers
+from tests.clusters import (
+    CITY_MEMBER,
+    COMFORT_TABLE,
+    FLAT_TARIFF,
+    WTE_8MW,
+    cluster_header,
+    pv_school,
+)
 
 T = TypeVar("T")
 
@@ -40,56 +48,28 @@ AT = pd.Timestamp("2027-01-13 10:00", tz=ZONE)
 BACNET_INSTANCE = 4101
 PRIORITY = 12
 
-CONFIG_TOML = """\
-[cluster]
-name = "Dispatch test cluster"
-timezone = "Europe/Warsaw"
-step_minutes = 15
-latitude_deg = 50.87
-longitude_deg = 20.63
-
-[[members]]
-id = "city"
-name = "Gmina Testowa"
-kind = "municipality"
-
-[[tariffs]]
-id = "c21"
-group = "C21"
-capacity_rate_pln_per_kw_month = 12.6
-[[tariffs.zones]]
-name = "all day"
-rate_pln_per_mwh = 148.0
-
+CONFIG_TOML = "\n".join(
+    [
+        cluster_header("Dispatch test cluster"),
+        CITY_MEMBER,
+        FLAT_TARIFF,
+        """\
 [[connection_points]]
 id = "cp-a"
 member = "city"
 tariff = "c21"
 contracted_capacity_kw = 9000.0
-
-[[assets.pv_plants]]
-id = "pv-school"
-connection_point = "cp-a"
-kwp = 50.0
-inverter_limit_kw = 45.0
-
+""",
+        pv_school("cp-a"),
+        """\
 [[assets.batteries]]
 id = "battery"
 connection_point = "cp-a"
 power_kw = 300.0
 energy_kwh = 600.0
-
-[[assets.wte_chps]]
-id = "wte"
-connection_point = "cp-a"
-electric_min_kw = 4000.0
-electric_max_kw = 8000.0
-ramp_kw_per_hour = 2000.0
-start_cost_pln = 18000.0
-heat_to_power_ratio = 2.1
-electric_efficiency = 0.22
-daily_min_waste_mwh = 520.0
-
+""",
+        WTE_8MW,
+        """\
 [[assets.biogas_chps]]
 id = "biogas"
 connection_point = "cp-a"
@@ -117,23 +97,19 @@ floor_area_m2 = 900.0
 thermal_capacitance_kwh_per_k = 80.0
 thermal_resistance_k_per_kw = 0.065
 heating_max_kw = 55.0
-[assets.buildings.zones.comfort]
-occupied_min_c = 20.0
-occupied_max_c = 24.0
-unoccupied_min_c = 16.0
-unoccupied_max_c = 27.0
+"""
+        + COMFORT_TABLE
+        + """\
 [[assets.buildings.zones]]
 id = "z2"
 floor_area_m2 = 300.0
 thermal_capacitance_kwh_per_k = 27.0
 thermal_resistance_k_per_kw = 0.2
 heating_max_kw = 18.0
-[assets.buildings.zones.comfort]
-occupied_min_c = 20.0
-occupied_max_c = 24.0
-unoccupied_min_c = 16.0
-unoccupied_max_c = 27.0
 """
+        + COMFORT_TABLE,
+    ]
+)
 
 
 def small_config() -> ClusterConfig:

@@ -17,16 +17,10 @@ from cluster.config import (
 )
 from cluster.errors import ConfigError, KlasterError
 from cluster.points import PointKind
+from tests.clusters import COMFORT_TABLE, FLAT_TARIFF, WTE_8MW, cluster_header, pv_school
 
 # A minimal valid cluster, in parts so that a test can drop one part whole.
-CLUSTER = """\
-[cluster]
-name = "Test cluster"
-timezone = "Europe/Warsaw"
-step_minutes = 15
-latitude_deg = 50.87
-longitude_deg = 20.63
-"""
+CLUSTER = cluster_header("Test cluster")
 MEMBERS = """\
 [[members]]
 id = "city"
@@ -38,15 +32,10 @@ id = "school"
 name = "Szkoła Testowa"
 kind = "public_building"
 """
-REST = """\
-[[tariffs]]
-id = "c21"
-group = "C21"
-capacity_rate_pln_per_kw_month = 12.6
-[[tariffs.zones]]
-name = "all day"
-rate_pln_per_mwh = 148.0
-
+REST = "\n".join(
+    [
+        FLAT_TARIFF,
+        """\
 [[tariffs]]
 id = "c22a"
 group = "C22a"
@@ -74,29 +63,17 @@ id = "cp-b"
 member = "school"
 tariff = "c21"
 contracted_capacity_kw = 120.0
-
-[[assets.pv_plants]]
-id = "pv-school"
-connection_point = "cp-b"
-kwp = 50.0
-inverter_limit_kw = 45.0
-
+""",
+        pv_school("cp-b"),
+        """\
 [[assets.batteries]]
 id = "battery"
 connection_point = "cp-a"
 power_kw = 100.0
 energy_kwh = 200.0
-
-[[assets.wte_chps]]
-id = "wte"
-connection_point = "cp-a"
-electric_min_kw = 4000.0
-electric_max_kw = 8000.0
-ramp_kw_per_hour = 2000.0
-start_cost_pln = 18000.0
-heat_to_power_ratio = 2.1
-electric_efficiency = 0.22
-daily_min_waste_mwh = 520.0
+""",
+        WTE_8MW
+        + """\
 district_heating = "dh"
 
 [[assets.district_heating]]
@@ -125,12 +102,10 @@ floor_area_m2 = 900.0
 thermal_capacitance_kwh_per_k = 80.0
 thermal_resistance_k_per_kw = 0.065
 heating_max_kw = 55.0
-[assets.buildings.zones.comfort]
-occupied_min_c = 20.0
-occupied_max_c = 24.0
-unoccupied_min_c = 16.0
-unoccupied_max_c = 27.0
 """
+        + COMFORT_TABLE,
+    ]
+)
 BASE = CLUSTER + "\n" + MEMBERS + "\n" + REST
 
 SECOND_ZONE_Z1 = """

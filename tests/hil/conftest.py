@@ -29,6 +29,12 @@ from adapters.rig.rig import Rig, RigOptions
 from cli.main import app
 from cluster.config import load_config
 from cluster.schedule import Schedule
+from tests.clusters import (
+    CITY_AND_SCHOOL_MEMBERS,
+    LIGHTING_CABINET_AB,
+    SCHOOL_BUILDING_TWO_ZONES,
+    cluster_header,
+)
 
 T = TypeVar("T")
 
@@ -40,22 +46,13 @@ BATTERY, PV, BUILDING, ZONE = "battery-school", "pv-school", "bldg-school", "z1"
 #: The zone setpoint a building planner asks for, °C (the MILP plans no zone setpoints yet).
 ZONE_SETPOINT_C = 22.0
 
-_COMFORT = (
-    "{ occupied_min_c = 20.0, occupied_max_c = 24.0, unoccupied_min_c = 16.0, "
-    "unoccupied_max_c = 27.0 }"
-)
 #: A school with PV, a battery and two BMS zones behind one connection point that may export
 #: only 10 kW, so that midday PV beyond its load and the battery is curtailed; and a lighting
 #: cabinet of two circuits behind another.
-CLUSTER_TOML = """\
-[cluster]
-name = "HIL loop cluster"
-timezone = "Europe/Warsaw"
-step_minutes = 15
-latitude_deg = 50.87
-longitude_deg = 20.63
-altitude_m = 260
-
+CLUSTER_TOML = "\n".join(
+    [
+        cluster_header("HIL loop cluster", altitude_m=260),
+        """\
 [[tariffs]]
 id = "c22a"
 group = "C22a"
@@ -68,17 +65,9 @@ hours = [{ start = 7, end = 13 }, { start = 16, end = 21 }]
 [[tariffs.zones]]
 name = "off-peak"
 rate_pln_per_mwh = 180.0
-
-[[members]]
-id = "city"
-name = "City"
-kind = "municipality"
-
-[[members]]
-id = "school"
-name = "School"
-kind = "public_building"
-
+""",
+        CITY_AND_SCHOOL_MEMBERS,
+        """\
 [[connection_points]]
 id = "cp-school"
 member = "school"
@@ -111,47 +100,11 @@ round_trip_efficiency = 0.9
 soc_min_pct = 10.0
 soc_max_pct = 90.0
 soc_initial_pct = 50.0
-
-[[assets.lighting_circuits]]
-id = "light-a"
-connection_point = "cp-light"
-municipality = "city"
-luminaires = 120
-luminaire_w = 100.0
-design_class = "M3"
-
-[[assets.lighting_circuits]]
-id = "light-b"
-connection_point = "cp-light"
-municipality = "city"
-luminaires = 80
-luminaire_w = 60.0
-design_class = "M4"
-
-[[assets.buildings]]
-id = "bldg-school"
-connection_point = "cp-school"
-use = "school"
-[assets.buildings.occupancy]
-working_days = { start = 7, end = 16 }
-[[assets.buildings.zones]]
-id = "z1"
-floor_area_m2 = 900.0
-thermal_capacitance_kwh_per_k = 81.0
-thermal_resistance_k_per_kw = 0.6
-heating_max_kw = 54.0
-heating = "heat_pump"
-cop = 3.2
-comfort = COMFORT
-[[assets.buildings.zones]]
-id = "z2"
-floor_area_m2 = 400.0
-thermal_capacitance_kwh_per_k = 36.0
-thermal_resistance_k_per_kw = 1.2
-heating_max_kw = 24.0
-heating = "district_heat"
-comfort = COMFORT
-""".replace("COMFORT", _COMFORT)
+""",
+        LIGHTING_CABINET_AB,
+        SCHOOL_BUILDING_TWO_ZONES,
+    ]
+)
 
 ALLOW_LIST_TOML = """\
 bacnet_priority = 12

@@ -17,6 +17,15 @@ from adapters.modbus import ModbusDeviceClient, SunSpecInverterClient, load_buil
 from adapters.modbus.connection import ModbusConnection, RetryPolicy
 from adapters.rig.rig import Rig, RigOptions
 from cluster.config import ClusterConfig, parse_config
+from tests.clusters import (
+    CITY_AND_SCHOOL_MEMBERS,
+    COMFORT_INLINE,
+    FLAT_TARIFF,
+    LIGHTING_CABINET_AB,
+    SCHOOL_BUILDING_TWO_ZONES,
+    cluster_header,
+    pv_school,
+)
 
 T = TypeVar("T")
 
@@ -25,37 +34,12 @@ FAST_RETRY = RetryPolicy(attempts=2, backoff_s=0.01)
 
 #: Two PV plants, a battery, a WtE plant, one cabinet with three circuits, two buildings
 #: with two zones each, and their five connection points.
-_COMFORT = (
-    "{ occupied_min_c = 20.0, occupied_max_c = 24.0, unoccupied_min_c = 16.0, "
-    "unoccupied_max_c = 27.0 }"
-)
-SMALL_CLUSTER_TOML = """
-[cluster]
-name = "rig test cluster"
-timezone = "Europe/Warsaw"
-step_minutes = 15
-latitude_deg = 50.87
-longitude_deg = 20.63
-altitude_m = 260
-
-[[tariffs]]
-id = "c21"
-group = "C21"
-capacity_rate_pln_per_kw_month = 12.6
-[[tariffs.zones]]
-name = "all day"
-rate_pln_per_mwh = 148.0
-
-[[members]]
-id = "city"
-name = "City"
-kind = "municipality"
-
-[[members]]
-id = "school"
-name = "School"
-kind = "public_building"
-
+SMALL_CLUSTER_TOML = "\n".join(
+    [
+        "\n" + cluster_header("rig test cluster", altitude_m=260),
+        FLAT_TARIFF,
+        CITY_AND_SCHOOL_MEMBERS,
+        """\
 [[members]]
 id = "utility"
 name = "Utility"
@@ -103,13 +87,9 @@ tariff = "c21"
 contracted_capacity_kw = 40.0
 annual_consumption_mwh = 80.0
 profile = "street_lighting"
-
-[[assets.pv_plants]]
-id = "pv-school"
-connection_point = "cp-school"
-kwp = 50.0
-inverter_limit_kw = 45.0
-
+""",
+        pv_school("cp-school"),
+        """\
 [[assets.pv_plants]]
 id = "pv-farm"
 connection_point = "cp-farm"
@@ -136,23 +116,9 @@ start_cost_pln = 5000.0
 heat_to_power_ratio = 2.0
 electric_efficiency = 0.22
 daily_min_waste_mwh = 150.0
-
-[[assets.lighting_circuits]]
-id = "light-a"
-connection_point = "cp-light"
-municipality = "city"
-luminaires = 120
-luminaire_w = 100.0
-design_class = "M3"
-
-[[assets.lighting_circuits]]
-id = "light-b"
-connection_point = "cp-light"
-municipality = "city"
-luminaires = 80
-luminaire_w = 60.0
-design_class = "M4"
-
+""",
+        LIGHTING_CABINET_AB,
+        """\
 [[assets.lighting_circuits]]
 id = "light-c"
 connection_point = "cp-light"
@@ -160,31 +126,9 @@ municipality = "city"
 luminaires = 50
 luminaire_w = 40.0
 design_class = "P3"
-
-[[assets.buildings]]
-id = "bldg-school"
-connection_point = "cp-school"
-use = "school"
-[assets.buildings.occupancy]
-working_days = { start = 7, end = 16 }
-[[assets.buildings.zones]]
-id = "z1"
-floor_area_m2 = 900.0
-thermal_capacitance_kwh_per_k = 81.0
-thermal_resistance_k_per_kw = 0.6
-heating_max_kw = 54.0
-heating = "heat_pump"
-cop = 3.2
-comfort = COMFORT
-[[assets.buildings.zones]]
-id = "z2"
-floor_area_m2 = 400.0
-thermal_capacitance_kwh_per_k = 36.0
-thermal_resistance_k_per_kw = 1.2
-heating_max_kw = 24.0
-heating = "district_heat"
-comfort = COMFORT
-
+""",
+        SCHOOL_BUILDING_TWO_ZONES,
+        """\
 [[assets.buildings]]
 id = "bldg-hall"
 connection_point = "cp-hall"
@@ -208,7 +152,9 @@ thermal_resistance_k_per_kw = 1.6
 heating_max_kw = 18.0
 heating = "electric"
 comfort = COMFORT
-""".replace("COMFORT", _COMFORT)
+""".replace("COMFORT", COMFORT_INLINE),
+    ]
+)
 
 
 def small_cluster() -> ClusterConfig:
