@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -11,6 +13,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cluster.errors import KlasterError
 
@@ -62,3 +65,39 @@ def show_adapter_log(level: int = logging.WARNING) -> None:
     logger.setLevel(level)
     if not any(isinstance(h, RichHandler) for h in logger.handlers):
         logger.addHandler(RichHandler(console=errors, show_path=False, markup=False))
+
+
+def parse_day(text: str | None, option: str = "--day") -> date | None:
+    """A ``YYYY-MM-DD`` day given on the command line; None when the option was left out."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a day; write it as YYYY-MM-DD", param_hint=option
+        ) from None
+
+
+@contextmanager
+def progress_bar(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, shown from the first ``update(done, total)`` call on."""
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} " + unit),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    )
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        progress.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        progress.stop()

@@ -24,6 +24,7 @@ from cli.common import (
     DataDirOption,
     console,
     errors,
+    parse_day,
     show_adapter_log,
     user_errors,
 )
@@ -125,7 +126,7 @@ def dispatch(
     if schedule_dir is not None:
         schedule = read_schedule_folder(schedule_dir)
     else:
-        wanted = parse_day(day) if day is not None else None
+        wanted = parse_day(day)
         wanted = wanted or parse_at(at, datetime.now(zone).date(), zone).tz_convert(zone).date()
         schedule = stored_schedule(folder, wanted, cluster)
     at_time = parse_at(at, schedule.day, ZoneInfo(schedule.timezone))
@@ -257,14 +258,6 @@ def _number(value: float | None) -> str:
 
 
 # --- inputs -------------------------------------------------------------------------------
-
-
-def parse_day(text: str) -> date:
-    """A ``YYYY-MM-DD`` day."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a day; write it as YYYY-MM-DD") from None
 
 
 def parse_at(text: str | None, day: date, zone: ZoneInfo) -> pd.Timestamp:

@@ -13,20 +13,25 @@ import fnmatch
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from adapters.history import ensure_synthetic_history
 from adapters.sqlite_store import SqliteStore, default_data_dir
-from cli.common import ConfigOption, DataDirOption, console, errors, user_errors
+from cli.common import (
+    ConfigOption,
+    DataDirOption,
+    console,
+    errors,
+    parse_day,
+    progress_bar,
+    user_errors,
+)
 from cli.forecast_plot import plot_backtest, plot_day_forecast
 from cli.pipeline import config_identity, frame_identity
 from cluster.config import ClusterConfig, load_config
@@ -55,40 +60,6 @@ SyntheticOption = Annotated[
 WorkersOption = Annotated[int, typer.Option(min=1, help="Worker processes for the forecasts.")]
 
 
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a day; write it as YYYY-MM-DD", param_hint=option
-        ) from None
-
-
-@contextmanager
-def _progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
-    progress = Progress(
-        TextColumn(label),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} " + unit),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-    )
-    task = progress.add_task(label, total=None)
-
-    def update(done: int, total: int) -> None:
-        if not progress.live.is_started:
-            progress.start()
-        progress.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        progress.stop()
-
-
 def _ensure_history(
     store: SqliteStore,
     config: ClusterConfig,
@@ -98,7 +69,7 @@ def _ensure_history(
 ) -> int:
     if not synthetic:
         return 0
-    with _progress("writing history to the store", "days") as update:
+    with progress_bar("writing history to the store", "days") as update:
         return ensure_synthetic_history(store, config, start, end, on_progress=update)
 
 
@@ -158,7 +129,7 @@ def forecast(
     started = time.perf_counter()
     loaded = load_config(config)
     zone = loaded.cluster.zone
-    chosen = _day(day, "--day") or datetime.now(zone).date() + timedelta(days=1)
+    chosen = parse_day(day, "--day") or datetime.now(zone).date() + timedelta(days=1)
     steps = day_steps(chosen, zone, loaded.cluster.step_minutes)
     folder = out or Path("out") / f"forecast-{chosen.isoformat()}"
     with SqliteStore.open(data_dir or default_data_dir()) as store:
@@ -314,8 +285,8 @@ def backtest(
     loaded = load_config(config)
     info = loaded.cluster
     zone = info.zone
-    to_day = _day(last, "--to") or datetime.now(zone).date() - timedelta(days=1)
-    from_day = _day(first, "--from") or to_day - timedelta(days=DEFAULT_ORIGINS - 1)
+    to_day = parse_day(last, "--to") or datetime.now(zone).date() - timedelta(days=1)
+    from_day = parse_day(first, "--from") or to_day - timedelta(days=DEFAULT_ORIGINS - 1)
     if from_day > to_day:
         raise typer.BadParameter(f"--from {from_day} is after --to {to_day}", param_hint="--from")
     specs = _select(series_specs(loaded), series)
@@ -340,7 +311,7 @@ def backtest(
         )
     origins = origin_days(from_day, to_day)
     started = time.perf_counter()
-    with _progress("backtest", "origin × model runs") as update:
+    with progress_bar("backtest", "origin × model runs") as update:
         report = run_backtest(
             data, origins, setup, zone=zone, site=Site.of_cluster(info),
             step_minutes=info.step_minutes, on_progress=update,

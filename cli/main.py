@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 import cluster
 from adapters.sqlite_store import default_data_dir
 from bms.safety import load_write_policy
-from cli.common import CONFIG_HELP, ConfigOption, DataDirOption, console, errors, user_errors
+from cli.common import (
+    CONFIG_HELP,
+    ConfigOption,
+    DataDirOption,
+    console,
+    errors,
+    parse_day,
+    progress_bar,
+    user_errors,
+)
 from cli.render import config_summary, print_schedule_run
 from cluster.config import demo_config_text, load_config
 from cluster.errors import DataError
@@ -46,38 +52,6 @@ def main(
     ] = False,
 ) -> None:
     """Plan and run a municipal energy cluster and its public buildings."""
-
-
-def _parse_day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a day; write it as YYYY-MM-DD") from None
-
-
-@contextmanager
-def _history_progress() -> Iterator[Callable[[int, int], None]]:
-    progress = Progress(
-        TextColumn("writing history to the store"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} days"),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-    )
-    task = progress.add_task("history", total=None)
-
-    def update(done: int, total: int) -> None:
-        if not progress.live.is_started:
-            progress.start()
-        progress.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        progress.stop()
 
 
 #: Exit code of ``klaster schedule`` when the day was infeasible and a flagged plan was written.
@@ -166,17 +140,17 @@ def schedule(
     from cli.pipeline import run_schedule
 
     options = SolveOptions(mip_rel_gap=mip_gap, time_limit_s=time_limit, threads=threads)
-    with _history_progress() as progress:
+    with progress_bar("writing history to the store", "days") as progress:
         run = run_schedule(
             config_path=config,
-            day=_parse_day(day),
+            day=parse_day(day),
             out_dir=out,
             data_dir=data_dir or default_data_dir(),
             synthetic_history=synthetic_history,
             options=options,
             history_days=history_days,
             on_history_progress=progress,
-            replan_at=_replan_time(at, _parse_day(day), config) if replan else None,
+            replan_at=_replan_time(at, parse_day(day), config) if replan else None,
             devices=devices,
             own_priority=load_write_policy(allow_list).bacnet_priority if allow_list else 12,
         )
