@@ -115,6 +115,9 @@ class Member(FrozenModel):
     id: Identifier
     name: str = Field(min_length=1)
     kind: MemberKind
+    #: What this member would pay a supplier alone, PLN/MWh (energy only, without
+    #: distribution); the cluster's ``settlement.standalone_price_pln_per_mwh`` if unset.
+    standalone_price_pln_per_mwh: NonNegative | None = None
 
 
 class TariffZone(FrozenModel):
@@ -265,6 +268,12 @@ class SettlementTerms(FrozenModel):
     static_shares: dict[Identifier, PositiveKw] = Field(default_factory=dict)
     internal_price_pln_per_mwh: NonNegative | None = None
     internal_price_split: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
+    #: A member's energy price had it stayed outside the cluster, PLN/MWh (the
+    #: counterfactual of the savings report); members may override it.
+    standalone_price_pln_per_mwh: NonNegative = 760.0
+    #: What a producer alone would get for exported energy below the day-ahead
+    #: price, PLN/MWh (a trader's fee).
+    standalone_sell_fee_pln_per_mwh: NonNegative = 40.0
 
     @model_validator(mode="after")
     def _shares_for_static_keys(self) -> Self:

@@ -51,6 +51,19 @@ def range_steps(start: pd.Timestamp, end: pd.Timestamp, step_minutes: int = 15) 
     )
 
 
+def month_bounds_utc(month: date, zone: ZoneInfo) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The UTC instants at which the local month of ``month`` starts and the next one starts."""
+    first = month.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return day_bounds_utc(first, zone)[0], day_bounds_utc(following, zone)[0]
+
+
+def month_steps(month: date, zone: ZoneInfo, step_minutes: int = 15) -> pd.DatetimeIndex:
+    """The UTC start instants of every step of the local month of ``month``."""
+    start, end = month_bounds_utc(month, zone)
+    return range_steps(start, end, step_minutes)
+
+
 def step_hours(step_minutes: int) -> float:
     """A step's length in hours: kW × step_hours = kWh."""
     return step_minutes / 60.0

@@ -73,6 +73,21 @@ class SeriesId:
         return f"traffic/{circuit_id}/vehicles_per_h"
 
     @staticmethod
+    def metered_import(connection_point_id: str) -> str:
+        """Energy drawn from the grid at a connection point in each step, kWh (billing meter)."""
+        return f"meter/{connection_point_id}/import_kwh"
+
+    @staticmethod
+    def metered_export(connection_point_id: str) -> str:
+        """Energy fed into the grid at a connection point in each step, kWh (billing meter)."""
+        return f"meter/{connection_point_id}/export_kwh"
+
+    @staticmethod
+    def curtailed(connection_point_id: str) -> str:
+        """Generation held back behind a connection point in each step, kWh (estimated)."""
+        return f"meter/{connection_point_id}/curtailed_kwh"
+
+    @staticmethod
     def point(asset_id: str, point_id: str) -> str:
         """A device point as polled by an adapter."""
         return f"point/{asset_id}/{point_id}"
