@@ -116,7 +116,7 @@ class BacnetClient:
             apdu_timeout_s=self.timeout_s + STACK_TIMEOUT_MARGIN_S,
             apdu_retries=0,
         )
-        await stack.wait_until_bound(app, self.local_address, self.timeout_s)
+        await stack.wait_until_bound(app, self.local_address)
         self._app = app
 
     async def close(self) -> None:

@@ -177,7 +177,7 @@ class SimulatedBuildingController:
             application_class=_ControllerApplication,
         )
         app.read_property_multiple_supported = self.read_property_multiple
-        await stack.wait_until_bound(app, self.address, timeout_s=2.0)
+        await stack.wait_until_bound(app, self.address)
         self._app = app
 
     async def stop(self) -> None:

@@ -145,7 +145,14 @@ def _check_bindable(address: Any, local_address: str) -> None:
             ) from None
 
 
-async def wait_until_bound(application: Any, local_address: str, timeout_s: float) -> None:
+#: How long opening a UDP socket may take, s. A taken port is refused at once
+#: (:func:`_check_bindable`); this only covers a busy event loop.
+BIND_TIMEOUT_S = 10.0
+
+
+async def wait_until_bound(
+    application: Any, local_address: str, timeout_s: float = BIND_TIMEOUT_S
+) -> None:
     """Wait until the application's UDP socket is open.
 
     bacpypes3 retries a failed bind forever in the background, so a port

@@ -241,9 +241,7 @@ class Site:
 
     async def battery_setpoint_kw(self) -> float | None:
         """The battery's setpoint as an independent client reads it now."""
-        client = ModbusDeviceClient(
-            "check", load_builtin_map("battery"), self.battery.connection(timeout_s=0.5)
-        )
+        client = ModbusDeviceClient("check", load_builtin_map("battery"), self.battery.connection())
         try:
             readings = await client.read_points()
         finally:
@@ -252,7 +250,7 @@ class Site:
 
     async def inverter_limit_pct(self) -> float | None:
         """The inverter's power limit as an independent client reads it now."""
-        client = SunSpecInverterClient("check", self.inverter.connection(timeout_s=0.5))
+        client = SunSpecInverterClient("check", self.inverter.connection())
         try:
             readings = await client.read_points()
         finally:

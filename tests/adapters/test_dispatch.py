@@ -32,6 +32,7 @@ from tests.adapters.dispatch_support import (
     small_config,
 )
 from tests.adapters.modbus.sim import Fault, SimServer, registers
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 CONFIG = small_config()
 SETPOINT = "z1.setpoint"
@@ -47,7 +48,7 @@ def dispatcher(
 ) -> Dispatcher:
     return Dispatcher(
         site.devices, CONFIG, write_policy or policy(), log, "operator-anna",
-        apply=apply, timeout_s=0.5, **kwargs,
+        apply=apply, timeout_s=ANSWER_TIMEOUT_S, **kwargs,
     )  # fmt: skip
 
 
@@ -339,28 +340,32 @@ def test_each_later_step_is_applied_when_the_clock_reaches_its_start(tmp_path: P
     steps = dispatch_steps(schedule, AT, 2)
     frame = schedule.assets
     frame.loc[frame["ts"] >= steps[1], "value"] = 150.0  # the second step discharges more
-    # A clock that reads 0.5 s before the second step starts when dispatch begins.
-    began = time.monotonic()
+    # A clock that reads lead_s before the second step starts when dispatch begins: long
+    # enough for the first step's read, write and read-back on a loaded machine.
+    lead_s = 1.0
+    began = [time.monotonic()]  # set again when dispatch begins
 
     def clock() -> datetime:
-        elapsed = timedelta(seconds=time.monotonic() - began)
-        return (steps[1] - timedelta(seconds=0.5) + elapsed).to_pydatetime()
+        elapsed = timedelta(seconds=time.monotonic() - began[0])
+        return (steps[1] - timedelta(seconds=lead_s) + elapsed).to_pydatetime()
 
     applied_at: list[tuple[float, float | None]] = []
 
     def on_step(_start: Any, entries: list[Any]) -> None:
-        applied_at.append((time.monotonic() - began, entries[0].read_back))
+        applied_at.append((time.monotonic() - began[0], entries[0].read_back))
 
     async def scenario() -> None:
         async with running_site() as site:
             async with dispatcher(site, log, apply=True, clock=clock) as d:
+                began[0] = time.monotonic()
                 await d.run(schedule, steps, hold_s=0, on_step=on_step)
             assert [w.values for w in site.battery.writes] == [(10000,), (15000,), (0,)]
 
     run(scenario())
     (first_s, first_kw), (second_s, second_kw) = applied_at
     assert (first_kw, second_kw) == (100.0, 150.0)
-    assert first_s < 0.5 - 0.01 <= second_s < 3.0  # the first at once, the second on time
+    # The first at once, the second on time.
+    assert first_s < lead_s - 0.01 <= second_s < lead_s + 2.5
 
 
 def test_an_unreachable_device_is_refused_without_sending(tmp_path: Path) -> None:
@@ -400,7 +405,10 @@ def test_lighting_commands_reach_a_cabinet_through_its_aliases(tmp_path: Path) -
                 id="cabinet-7", owner="cp-a", protocol=Protocol.MODBUS, port=cabinet.port,
                 map="lighting_cabinet", point_aliases=aliases)])  # fmt: skip
             values = {("light-1", "on"): 1.0, ("light-1", "dim_pct"): 70.0}
-            async with Dispatcher(devices, CONFIG, lighting_policy, log, "op", apply=True) as d:
+            dispatching = Dispatcher(
+                devices, CONFIG, lighting_policy, log, "op", apply=True, timeout_s=ANSWER_TIMEOUT_S
+            )
+            async with dispatching as d:
                 entries = await d.dispatch(commands(values))
                 assert [(e.point, e.result) for e in entries] == [
                     ("light-1/on_off", "applied"),

@@ -27,12 +27,20 @@ from cluster.timeseries import Quality, readings_frame
 from tests.adapters.bacnet.support import demo_building, free_udp_port
 from tests.adapters.modbus.devices import battery_simdata, free_port, meter_simdata, wte_simdata
 from tests.adapters.modbus.sim import SimServer, registers
+from tests.timeouts import ANSWER_TIMEOUT_S, SHARED_TIMEOUT_S, wait_until
 
 T = TypeVar("T")
 
 CONFIG = load_demo_config()
+#: Clients for devices that answer: one quick retry, budgets for a loaded machine.
 FAST = ClientSettings(
-    modbus_timeout_s=0.3, bacnet_timeout_s=0.4, retry=RetryPolicy(attempts=1, backoff_s=0.01)
+    modbus_timeout_s=ANSWER_TIMEOUT_S,
+    bacnet_timeout_s=ANSWER_TIMEOUT_S,
+    retry=RetryPolicy(attempts=1, backoff_s=0.01),
+)
+#: Clients of a poller that must see a device go silent and answer again: one budget for both.
+RECOVERING = ClientSettings(
+    modbus_timeout_s=SHARED_TIMEOUT_S, bacnet_timeout_s=SHARED_TIMEOUT_S, retry=FAST.retry
 )
 #: 3,000 W × 10^1 = 30 kW, inside pv-library's configured range (0 to 1.1 × 36 kW).
 INVERTER_MODELS: dict[int, dict[str, Any]] = {
@@ -127,8 +135,15 @@ async def site(meter_data: list[Any] | None = None) -> AsyncIterator[Site]:
         yield Site(meter, battery, inverter, building, endpoints)
 
 
-def poller(endpoints: list[DeviceEndpoint], store: SqliteStore, **settings: Any) -> Poller:
-    return Poller(endpoints, store, DeviceClientFactory(CONFIG, FAST), PollerSettings(**settings))
+def poller(
+    endpoints: list[DeviceEndpoint],
+    store: SqliteStore,
+    clients: ClientSettings = FAST,
+    **settings: Any,
+) -> Poller:
+    return Poller(
+        endpoints, store, DeviceClientFactory(CONFIG, clients), PollerSettings(**settings)
+    )
 
 
 def test_series_ids_split_the_klaster_point_id_at_its_first_slash() -> None:
@@ -189,7 +204,9 @@ def test_an_offline_device_is_stored_stale_and_backed_off_until_it_answers(
                 modbus("battery-2", "biogas-wwtp", offline_port, "battery"),
             ]
             with SqliteStore.open(tmp_path) as store:
-                async with poller(endpoints, store) as polling:
+                # A device that goes away after it had answered is not refused at once but
+                # silent until its budget ends (the client reconnects in the background).
+                async with poller(endpoints, store, RECOVERING) as polling:
                     delays = []
                     for _ in range(4):
                         sweep = await polling.poll_once()
@@ -349,9 +366,10 @@ def test_stop_writes_every_queued_reading_and_closes_the_clients(tmp_path: Path)
                 polling = poller(endpoints, store, batch_size=100_000, flush_interval_s=60)
                 stop = asyncio.Event()
                 running = asyncio.create_task(polling.run(stop))
-                await asyncio.sleep(0.55)
+                await wait_until(
+                    lambda: polling.pending >= 2 * 11, "two polls of both devices queued"
+                )
                 assert store.calls == [] and store_rows(store) == 0
-                assert polling.pending >= 2 * 11  # at least two polls of both devices
                 stop.set()
                 await running
                 counts = polling.counts
@@ -394,11 +412,12 @@ def test_running_keeps_polling_the_others_while_a_failed_device_backs_off(
 
 
 def test_a_silent_bacnet_controller_goes_stale_and_comes_back(tmp_path: Path) -> None:
+    # The same poller, with its one BACnet client, sees the silence and the answer again.
     async def scenario() -> None:
         async with site() as devices:
             bms = devices.endpoints[3:]
             with SqliteStore.open(tmp_path) as store:
-                async with poller(bms, store) as polling:
+                async with poller(bms, store, RECOVERING) as polling:
                     assert (await polling.poll_once()).answered == 1
                     devices.building.no_response = True
                     sweep = await polling.poll_once()

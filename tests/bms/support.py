@@ -24,6 +24,7 @@ from adapters.rig.rig import Rig, RigOptions
 from bms.policies import BmsPolicy, zone_context
 from cluster.config import PublicBuilding
 from tests.adapters.rig.support import small_cluster
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 T = TypeVar("T")
 
@@ -69,7 +70,7 @@ async def record_scenario(
         controller = rig.building_device(SCHOOL_DEVICE).controller
         if at_start is not None:
             at_start(controller)
-        async with LiveReader(rig.site_devices(), CLUSTER, timeout_s=0.5) as reader:
+        async with LiveReader(rig.site_devices(), CLUSTER, timeout_s=ANSWER_TIMEOUT_S) as reader:
             for _ in range(round(hours * 3600 / STEP_S)):
                 rig.step(STEP_S)
                 if after_step is not None:

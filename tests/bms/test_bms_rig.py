@@ -34,6 +34,7 @@ from tests.bms.support import (
     record_scenario,
     run,
 )
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 #: A school day, 11:00 local: the school is open.
 DAY = datetime(2027, 3, 10, 10, 0, tzinfo=UTC)
@@ -50,7 +51,7 @@ POLICY = WritePolicy(
 
 def changes(rig: Rig, log: Path) -> ManualChanges:
     return ManualChanges(rig.site_devices(), CLUSTER, POLICY, log, "anna", apply=True,
-                         timeout_s=0.5)  # fmt: skip
+                         timeout_s=ANSWER_TIMEOUT_S)  # fmt: skip
 
 
 def writes(controller: SimulatedBuildingController) -> int:
@@ -63,7 +64,7 @@ def test_live_reads_show_values_and_who_holds_each_command() -> None:
             controller = rig.building_device(SCHOOL_DEVICE).controller
             controller.hold_at_priority("z2.setpoint", 8, 22.5)
             [school] = await read_live(rig.site_devices(), CLUSTER, buildings=[SCHOOL.id],
-                                       timeout_s=0.5)  # fmt: skip
+                                       timeout_s=ANSWER_TIMEOUT_S)  # fmt: skip
             assert school.error == "" and [z.zone_id for z in school.zones] == ["z1", "z2"]
             z1, z2 = school.zones
             for point in ("room_temp", "setpoint", "heat_output"):
@@ -100,7 +101,7 @@ def test_a_zone_overridden_at_priority_5_is_reported_never_written_and_not_plann
             assert writes(controller) == before  # nothing was sent
             assert controller.priority_slot(SETPOINT, MANUAL) is None
             assert controller.present_value(SETPOINT) == 23.0
-            live = await read_live(rig.site_devices(), CLUSTER, timeout_s=0.5)
+            live = await read_live(rig.site_devices(), CLUSTER, timeout_s=ANSWER_TIMEOUT_S)
             plan = zone_flexibility(CLUSTER, day_steps(DAY.date(), ZONE), own_priority=PRIORITY,
                                     holds=setpoint_holds(live))  # fmt: skip
             [excluded] = plan.excluded

@@ -19,6 +19,7 @@ from cli.main import app
 from cluster.timeseries import Quality, SeriesId, readings_frame
 from tests.adapters.rig.support import SMALL_CLUSTER_TOML
 from tests.bms.support import BackgroundRig, background_rig, record_scenario, run
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 runner = CliRunner()
 #: Wide enough that no table folds a point id.
@@ -47,6 +48,10 @@ class Files:
         common = ["--config", str(self.config), "--data-dir", str(self.data_dir)]
         return runner.invoke(app, ["bms", *map(str, args), *common], env=ENV)
 
+    def live(self, *args: str | Path) -> Result:
+        """A command that asks the served controllers, with a budget for a loaded machine."""
+        return self.cli(*args, "--timeout", str(ANSWER_TIMEOUT_S))
+
 
 @pytest.fixture
 def files(tmp_path: Path) -> Files:
@@ -73,7 +78,7 @@ def test_points_lists_every_zone_with_who_holds_it_and_records(
     files: Files, served: BackgroundRig
 ) -> None:
     served.on_loop(lambda _: served.controller().hold_at_priority("z2.setpoint", 8, 22.5))
-    result = files.cli("points", "--allow-list", files.allow_list, "--record")
+    result = files.live("points", "--allow-list", files.allow_list, "--record")
     assert result.exit_code == 0, result.output
     assert "bldg-school" in result.output and "bldg-hall" in result.output
     assert "16 program" in result.output
@@ -87,16 +92,16 @@ def test_points_lists_every_zone_with_who_holds_it_and_records(
 def test_set_is_a_dry_run_unless_applied_then_audited_and_released(
     files: Files, served: BackgroundRig
 ) -> None:
-    dry = files.cli("set", POINT, "22", "--allow-list", files.allow_list, "--user", "anna")
+    dry = files.live("set", POINT, "22", "--allow-list", files.allow_list, "--user", "anna")
     assert dry.exit_code == 0, dry.output
     assert "dry-run" in dry.output and "nothing was sent" in dry.output
     assert slot(served, 10) is None
-    applied = files.cli("set", POINT, "22", "--allow-list", files.allow_list, "--apply",
+    applied = files.live("set", POINT, "22", "--allow-list", files.allow_list, "--apply",
                         "--user", "anna", "--reason", "complaint 17")  # fmt: skip
     assert applied.exit_code == 0, applied.output
     assert "applied" in applied.output and "priority 10 holds 22.0" in applied.output
     assert slot(served, 10) == 22.0
-    released = files.cli("release", POINT, "--allow-list", files.allow_list, "--apply",
+    released = files.live("release", POINT, "--allow-list", files.allow_list, "--apply",
                          "--user", "anna")  # fmt: skip
     assert released.exit_code == 0, released.output
     assert "priority 10 released" in released.output
@@ -121,12 +126,12 @@ def test_set_on_a_point_held_at_priority_5_reports_it_and_sends_nothing(
 ) -> None:
     served.on_loop(lambda _: served.controller().hold_at_priority(SETPOINT, 5, 23.0))
     before = served.on_loop(lambda _: served.controller().requests_received["WritePropertyRequest"])
-    result = files.cli("set", POINT, "21.5", "--allow-list", files.allow_list, "--apply")
+    result = files.live("set", POINT, "21.5", "--allow-list", files.allow_list, "--apply")
     assert result.exit_code == 1
     assert "overridden" in result.output and "overridden by priority 5" in result.output
     after = served.on_loop(lambda _: served.controller().requests_received["WritePropertyRequest"])
     assert after == before and slot(served, 10) is None
-    flexibility = files.cli("flexibility", "--day", "2027-03-11", "--allow-list", files.allow_list)
+    flexibility = files.live("flexibility", "--day", "2027-03-11", "--allow-list", files.allow_list)
     assert flexibility.exit_code == 0, flexibility.output
     assert "priority 5 holds the setpoint at 23 °C" in flexibility.output
     assert "3 zone(s) flexible on 2027-03-11, 1 excluded" in flexibility.output
@@ -173,7 +178,7 @@ def test_check_on_stored_history_finds_a_frozen_sensor_and_writes_csv_and_html(
 def test_check_with_live_values_runs_on_the_served_controllers(
     files: Files, served: BackgroundRig
 ) -> None:
-    result = files.cli("check", "--allow-list", files.allow_list)
+    result = files.live("check", "--allow-list", files.allow_list)
     assert result.exit_code == 0, result.output
     assert "4 zones of 2 building(s)" in result.output and "and live values" in result.output
 

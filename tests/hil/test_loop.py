@@ -24,7 +24,7 @@ import pytest
 from typer.testing import Result
 
 from adapters.audit import read_audit_log
-from adapters.clients import DeviceClientFactory
+from adapters.clients import ClientSettings, DeviceClientFactory
 from adapters.rig.control import devices_file
 from adapters.rig.rig import Rig
 from adapters.site import Protocol, load_site_devices
@@ -45,6 +45,7 @@ from tests.hil.conftest import (
     cli,
     rig_service,
 )
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 KLASTER = Path(sys.executable).with_name("klaster")
 BATTERY_DEVICE, PV_DEVICE, BACNET_DEVICE = (
@@ -102,7 +103,8 @@ def zone_slot(rig: Rig) -> float | None:
 def read_setpoints(plan: Plan, data_dir: Path) -> dict[str, float | None]:
     """The battery setpoint and the PV limit as klaster's own clients read them from the rig."""
     site = load_site_devices(devices_file(data_dir))
-    factory = DeviceClientFactory(load_config(plan.config_file))
+    settings = ClientSettings(modbus_timeout_s=ANSWER_TIMEOUT_S, bacnet_timeout_s=ANSWER_TIMEOUT_S)
+    factory = DeviceClientFactory(load_config(plan.config_file), settings)
 
     async def read(device_id: str, point_id: str) -> float | None:
         client = factory.build(site.device(device_id)).client

@@ -11,11 +11,9 @@ from typing import Any, TypeVar
 from adapters.bacnet.client import BacnetClient
 from adapters.bacnet.device_sim import SimulatedBuildingController
 from cluster.config import PublicBuilding, load_demo_config
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 T = TypeVar("T")
-
-#: Budget of every client request in the tests, s.
-TEST_TIMEOUT_S = 0.5
 
 
 def free_udp_port() -> int:
@@ -45,11 +43,15 @@ def run(scenario: Coroutine[Any, Any, T], timeout_s: float = 20.0) -> T:
 async def controller_and_client(
     building: PublicBuilding,
     *,
-    timeout_s: float = TEST_TIMEOUT_S,
+    timeout_s: float = ANSWER_TIMEOUT_S,
     rpm_chunk_size: int = 24,
     read_property_multiple: bool = True,
 ) -> AsyncIterator[tuple[SimulatedBuildingController, BacnetClient]]:
-    """A simulated controller and a client, each on its own loopback port."""
+    """A simulated controller and a client, each on its own loopback port.
+
+    The client's budget is for a controller that answers; a test that expects
+    silence gives ``timeout_s=SILENCE_TIMEOUT_S``.
+    """
     controller = SimulatedBuildingController(
         building, loopback_address(), 4001, read_property_multiple=read_property_multiple
     )

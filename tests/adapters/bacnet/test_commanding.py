@@ -16,6 +16,7 @@ from adapters.device import PointReading
 from adapters.errors import AdapterError, PointWriteRejected
 from cluster.timeseries import Quality
 from tests.adapters.bacnet.support import controller_and_client, demo_building, run
+from tests.timeouts import wait_until
 
 LIBRARY = demo_building("bldg-library")
 SETPOINT = "z1.setpoint"
@@ -180,7 +181,9 @@ def test_cancel_during_the_write_still_releases_the_slot() -> None:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            await asyncio.sleep(0.3)
+            await wait_until(
+                lambda: controller.priority_slot(SETPOINT, 10) is not None, "the late write"
+            )
             assert controller.priority_slot(SETPOINT, 10) == pytest.approx(19.0)  # it landed
             controller.response_delay_s = 0.0
             results = await client.relinquish_all()
@@ -227,7 +230,10 @@ def test_cov_notifications_continue_past_the_lifetime_thanks_to_renewal() -> Non
             controller.set_room_temp("z2", 19.0)
             await asyncio.sleep(2.4)
             controller.set_room_temp("z2", 24.5)
-            await asyncio.sleep(0.3)
+            await wait_until(
+                lambda: subscription.renewals >= 2 and 24.5 in [r.value for r in received],
+                "the second renewal and the notification of 24.5 °C",
+            )
             assert subscription.renewals >= 2
             values = [r.value for r in received if r.quality is Quality.GOOD]
             assert 19.0 in values and values[-1] == pytest.approx(24.5)

@@ -12,13 +12,17 @@ from bacpypes3.primitivedata import ObjectIdentifier, Real
 from adapters.bacnet import stack
 from adapters.bacnet.device_sim import SimulatedBuildingController
 from tests.adapters.bacnet.support import demo_building, loopback_address, run
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 LIBRARY = demo_building("bldg-library")
 
 
 async def _bare_peer() -> Any:
-    app = stack.make_application(loopback_address(), 4100, device_name="peer", apdu_timeout_s=0.5)
-    await stack.wait_until_bound(app, "peer", 1.0)
+    """A plain bacpypes3 application; the controller is expected to answer all it asks."""
+    app = stack.make_application(
+        loopback_address(), 4100, device_name="peer", apdu_timeout_s=ANSWER_TIMEOUT_S
+    )
+    await stack.wait_until_bound(app, "peer", ANSWER_TIMEOUT_S)
     return app
 
 

@@ -14,6 +14,7 @@ from adapters.bacnet.client import BacnetClient
 from adapters.bacnet.device_sim import SimulatedBuildingController
 from cluster.timeseries import Quality
 from tests.adapters.bacnet.support import controller_and_client, demo_building, run
+from tests.timeouts import wait_until
 
 LIBRARY = demo_building("bldg-library")
 
@@ -112,9 +113,12 @@ def test_hand_made_malformed_datagrams_leave_controller_and_client_working() -> 
         async with controller_and_client(LIBRARY) as (controller, client):
             before = controller.present_value("z1.setpoint")
             _blast([controller.address], MALFORMED)
-            await asyncio.sleep(0.05)
             # The writes at priority 0 and 17, of text, or cut short changed nothing.
-            assert controller.requests_received["WritePropertyRequest"] >= 3
+            await wait_until(
+                lambda: controller.requests_received["WritePropertyRequest"] >= 3,
+                "the controller taking in the malformed writes",
+            )
+            await client.read_points(controller.device)  # queued behind the whole blast
             slots = [controller.priority_slot("z1.setpoint", p) for p in range(1, 17)]
             assert slots == [None] * 16
             assert controller.present_value("z1.setpoint") == before

@@ -15,13 +15,13 @@ from adapters.device import DeviceClient, PointReading
 from adapters.errors import AdapterError, DeviceUnreachable
 from cluster.timeseries import Quality
 from tests.adapters.bacnet.support import (
-    TEST_TIMEOUT_S,
     controller_and_client,
     demo_building,
     free_udp_port,
     loopback_address,
     run,
 )
+from tests.timeouts import ANSWER_TIMEOUT_S, SILENCE_TIMEOUT_S
 
 LIBRARY = demo_building("bldg-library")  # 3 zones
 
@@ -60,15 +60,19 @@ def test_directed_who_is_finds_the_controller() -> None:
             found = await client.discover(controller.device)
             assert found.device_instance == controller.device_instance
             assert found.address == controller.address
-            # A directed Who-Is for another instance gets no answer.
-            assert await client.who_is(77, 77, controller.address) == []
+            # A directed Who-Is for another instance gets no answer: a client that waits
+            # only as long as silence needs.
+            async with BacnetClient(
+                loopback_address(), device_instance=4003, timeout_s=SILENCE_TIMEOUT_S
+            ) as asking:
+                assert await asking.who_is(77, 77, controller.address) == []
 
     run(scenario())
 
 
 def test_broadcast_who_is_needs_a_local_subnet() -> None:
     async def scenario() -> None:
-        async with BacnetClient(loopback_address(), timeout_s=TEST_TIMEOUT_S) as client:
+        async with BacnetClient(loopback_address(), timeout_s=ANSWER_TIMEOUT_S) as client:
             with pytest.raises(AdapterError, match="cannot be broadcast"):
                 await client.who_is()
 
@@ -184,30 +188,39 @@ def test_dead_peer_is_unreachable_within_the_budget() -> None:
     )
 
     async def scenario() -> None:
-        async with BacnetClient(loopback_address(), timeout_s=TEST_TIMEOUT_S) as client:
+        async with BacnetClient(loopback_address(), timeout_s=SILENCE_TIMEOUT_S) as client:
             started = time.monotonic()
             with pytest.raises(DeviceUnreachable, match=device.address):
                 await client.read_points(device)
-            assert time.monotonic() - started < TEST_TIMEOUT_S + 1.0
+            assert time.monotonic() - started < SILENCE_TIMEOUT_S + 1.0
             started = time.monotonic()
             with pytest.raises(DeviceUnreachable, match=device.address):
                 await client.discover(device)
-            assert time.monotonic() - started < TEST_TIMEOUT_S + 1.0
+            assert time.monotonic() - started < SILENCE_TIMEOUT_S + 1.0
 
     run(scenario())
 
 
 def test_silent_controller_is_unreachable_and_answers_again_when_it_recovers() -> None:
+    # The client that finds the silence waits only as long as silence needs; the one that
+    # expects the recovered controller's answer waits as long as a loaded machine needs.
+    # One client answering again after its own timeout is the poller's test of a silent
+    # controller (tests/adapters/test_poller.py).
     async def scenario() -> None:
-        async with controller_and_client(LIBRARY) as (controller, client):
+        async with (
+            controller_and_client(LIBRARY, timeout_s=SILENCE_TIMEOUT_S) as (controller, client),
+            BacnetClient(
+                loopback_address(), device_instance=4003, timeout_s=ANSWER_TIMEOUT_S
+            ) as answered,
+        ):
             _set_library_plant(controller)
             controller.no_response = True
             started = time.monotonic()
             with pytest.raises(DeviceUnreachable):
                 await client.read_points(controller.device)
-            assert time.monotonic() - started < TEST_TIMEOUT_S + 1.0
+            assert time.monotonic() - started < SILENCE_TIMEOUT_S + 1.0
             controller.no_response = False
-            readings = _by_id(await client.read_points(controller.device))
+            readings = _by_id(await answered.read_points(controller.device))
             assert readings["meter_power"].value == pytest.approx(87.5)
 
     run(scenario())
@@ -235,7 +248,7 @@ def test_taken_port_is_reported_not_retried_forever() -> None:
 
         async def scenario() -> None:
             with pytest.raises(AdapterError, match="cannot bind UDP"):
-                await BacnetClient(address, timeout_s=TEST_TIMEOUT_S).start()
+                await BacnetClient(address, timeout_s=SILENCE_TIMEOUT_S).start()
 
         run(scenario())
 

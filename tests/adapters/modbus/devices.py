@@ -14,6 +14,7 @@ from adapters.modbus.client import ModbusDeviceClient
 from adapters.modbus.connection import RetryPolicy
 from adapters.modbus.maps import load_builtin_map
 from tests.adapters.modbus.sim import SimServer, registers
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 FAST_RETRY = RetryPolicy(attempts=2, backoff_s=0.01)
 DT = ModbusClientMixin.DATATYPE
@@ -36,7 +37,8 @@ def meter_simdata(voltage: float = 230.5) -> list[SimData]:
 
 
 def make_client(server: SimServer, map_name: str, **kwargs: Any) -> ModbusDeviceClient:
-    timeout_s = kwargs.pop("timeout_s", 0.3)
+    """A client of ``server`` with the built-in map; ``timeout_s`` for one that expects silence."""
+    timeout_s = kwargs.pop("timeout_s", ANSWER_TIMEOUT_S)
     return ModbusDeviceClient(
         "dev",
         load_builtin_map(map_name),

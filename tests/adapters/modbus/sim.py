@@ -19,6 +19,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from adapters.modbus.connection import ModbusConnection
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 READ_CODES = frozenset({3, 4})
 WRITE_CODES = frozenset({6, 16})
@@ -39,14 +40,16 @@ class Fault:
     """A fault applied to requests overlapping ``addresses`` (all when None).
 
     ``mode``: ``"exception"`` (answer ``code``), ``"slow"`` (sleep ``sleep_s``
-    before answering), ``"truncate"`` (answer one register short),
-    ``"rewrite"`` (store ``value`` instead of what a write asked for).
+    before answering, or when ``held`` is given, answer once it is set),
+    ``"truncate"`` (answer one register short), ``"rewrite"`` (store ``value``
+    instead of what a write asked for).
     ``times``: how many requests it affects before it clears itself.
     """
 
     mode: str
     code: ExcCodes = ExcCodes.DEVICE_BUSY
     sleep_s: float = 1.0
+    held: asyncio.Event | None = None
     addresses: range | None = None
     times: int = 1_000_000
     value: int = 0
@@ -67,6 +70,8 @@ class SimServer:
     unit_id: int = 1
     port: int = 0
     requests: list[Request] = field(default_factory=list)
+    #: Answers sent so far (exception answers included).
+    answers_sent: int = 0
     fault: Fault | None = None
     #: Called with every request after it is logged (e.g. to poke registers mid-read).
     hook: Callable[[Request], None] | None = None
@@ -92,7 +97,9 @@ class SimServer:
         fault.times -= 1
         if fault.mode == "exception":
             return fault.code
-        if fault.mode == "slow":
+        if fault.mode == "slow" and fault.held is not None:
+            await fault.held.wait()
+        elif fault.mode == "slow":
             await asyncio.sleep(fault.sleep_s)
         if fault.mode == "truncate":
             self._truncate_next = True
@@ -109,9 +116,11 @@ class SimServer:
             self.requests.append(request)
             if self.hook is not None:
                 self.hook(request)
-        elif self._truncate_next and getattr(pdu, "registers", None):
-            self._truncate_next = False
-            pdu.registers = pdu.registers[:-1]
+        else:
+            self.answers_sent += 1
+            if self._truncate_next and getattr(pdu, "registers", None):
+                self._truncate_next = False
+                pdu.registers = pdu.registers[:-1]
         return pdu
 
     def poke(self, address: int, values: Sequence[int]) -> None:
@@ -154,8 +163,10 @@ class SimServer:
     ) -> None:
         await self.stop()
 
-    def connection(self, *, timeout_s: float = 0.3, unit_id: int | None = None) -> ModbusConnection:
-        """Client settings for this server."""
+    def connection(
+        self, *, timeout_s: float = ANSWER_TIMEOUT_S, unit_id: int | None = None
+    ) -> ModbusConnection:
+        """Client settings for this server; a test that expects silence gives ``timeout_s``."""
         return ModbusConnection(
             host="127.0.0.1",
             port=self.port,

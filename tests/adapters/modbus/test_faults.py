@@ -25,6 +25,7 @@ from tests.adapters.modbus.devices import (
     run,
 )
 from tests.adapters.modbus.sim import Fault, SimServer, registers
+from tests.timeouts import SHARED_TIMEOUT_S, SILENCE_TIMEOUT_S, wait_until
 
 
 def test_exception_2_disables_only_that_point(tmp_path: Path) -> None:
@@ -123,7 +124,9 @@ def test_unknown_unit_id_fails_points_cleanly() -> None:
 
 def test_offline_device_is_unreachable_quickly() -> None:
     async def body() -> None:
-        connection = ModbusConnection(host="127.0.0.1", port=free_port(), timeout_s=0.3)
+        connection = ModbusConnection(
+            host="127.0.0.1", port=free_port(), timeout_s=SILENCE_TIMEOUT_S
+        )
         client = ModbusDeviceClient("dev", load_builtin_map("energy_meter"), connection)
         started = time.monotonic()
         with pytest.raises(DeviceUnreachable):
@@ -138,17 +141,22 @@ def test_offline_device_is_unreachable_quickly() -> None:
 
 
 def test_timeout_mid_session_then_next_poll_works() -> None:
+    # One client times out and then answers again: its one budget serves both, and the
+    # slow answer is held back until the client has given up, then sent late.
     async def body() -> None:
         async with SimServer(meter_simdata()) as server:
-            client = make_client(server, "energy_meter")
+            client = make_client(server, "energy_meter", timeout_s=SHARED_TIMEOUT_S)
             assert by_id(await client.read_points())["voltage_l1"].value == 230.5
-            server.fault = Fault("slow", sleep_s=0.6, times=1)
+            late = asyncio.Event()
+            server.fault = Fault("slow", held=late, times=1)
             started = time.monotonic()
             with pytest.raises(DeviceUnreachable, match="no answer"):
                 await client.read_points()
-            assert time.monotonic() - started < 0.55
+            assert time.monotonic() - started < 2 * SHARED_TIMEOUT_S  # one budget, no retry
             server.poke(0, ModbusClientMixin.convert_to_registers(231.0, DT.FLOAT32))
-            await asyncio.sleep(0.4)  # the late answer arrives and must be discarded
+            answers = server.answers_sent
+            late.set()  # the late answer arrives and must be discarded
+            await wait_until(lambda: server.answers_sent > answers, "the late answer")
             after = by_id(await client.read_points())
             await client.close()
         assert after["voltage_l1"].value == 231.0
@@ -158,9 +166,11 @@ def test_timeout_mid_session_then_next_poll_works() -> None:
 
 
 def test_server_restart_reconnects() -> None:
+    # The read while the server is down is not refused at once but silent until the
+    # budget ends (pymodbus reconnects in the background); the same client then answers.
     async def body() -> None:
         server = await SimServer(meter_simdata()).start()
-        client = make_client(server, "energy_meter")
+        client = make_client(server, "energy_meter", timeout_s=SHARED_TIMEOUT_S)
         assert by_id(await client.read_points())["voltage_l1"].value == 230.5
         port = server.port
         await server.stop()

@@ -14,6 +14,7 @@ from adapters.modbus.client import ModbusDeviceClient
 from adapters.modbus.connection import ModbusConnection
 from adapters.modbus.maps import load_builtin_map
 from cluster.timeseries import Quality
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 
 def float_words(value: float) -> list[int]:
@@ -42,7 +43,7 @@ def test_meter_map_read_from_a_pymodbustcp_server(peer: tuple[ModbusServer, int]
     server, port = peer
 
     async def body() -> dict[str, object]:
-        connection = ModbusConnection(host="127.0.0.1", port=port, timeout_s=0.5)
+        connection = ModbusConnection(host="127.0.0.1", port=port, timeout_s=ANSWER_TIMEOUT_S)
         client = ModbusDeviceClient("meter", load_builtin_map("energy_meter"), connection)
         try:
             first = {r.point_id: r for r in await client.read_points()}

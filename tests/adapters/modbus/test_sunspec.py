@@ -22,6 +22,7 @@ from adapters.modbus.sunspec import (
 )
 from cluster.timeseries import Quality
 from tests.adapters.modbus.sim import Request, SimServer, registers
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 FAST_RETRY = RetryPolicy(attempts=1, backoff_s=0.01)
 
@@ -73,7 +74,7 @@ def test_discovery_walks_the_chain_and_pysunspec2_agrees() -> None:
 
             def scan() -> list[int]:
                 device = sunspec_client.SunSpecModbusClientDeviceTCP(
-                    slave_id=1, ipaddr="127.0.0.1", ipport=server.port, timeout=2
+                    slave_id=1, ipaddr="127.0.0.1", ipport=server.port, timeout=ANSWER_TIMEOUT_S
                 )
                 try:
                     device.scan()

@@ -26,6 +26,7 @@ from tests.clusters import (
     cluster_header,
     pv_school,
 )
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 T = TypeVar("T")
 
@@ -178,8 +179,11 @@ async def small_rig(start: datetime = DAY, **options: Any) -> AsyncIterator[Rig]
         yield rig
 
 
-def modbus_client(rig: Rig, device_id: str, timeout_s: float = 1.0) -> ModbusDeviceClient:
-    """klaster's client for a mapped Modbus device of the rig, as poll would build it."""
+def modbus_client(
+    rig: Rig, device_id: str, timeout_s: float = ANSWER_TIMEOUT_S
+) -> ModbusDeviceClient:
+    """klaster's client for a mapped Modbus device of the rig, as poll would build it;
+    ``timeout_s`` for one that expects silence."""
     endpoint = rig.site_devices().device(device_id)
     assert endpoint.map is not None
     return ModbusDeviceClient(
@@ -190,7 +194,9 @@ def modbus_client(rig: Rig, device_id: str, timeout_s: float = 1.0) -> ModbusDev
     )
 
 
-def inverter_client(rig: Rig, device_id: str, timeout_s: float = 1.0) -> SunSpecInverterClient:
+def inverter_client(
+    rig: Rig, device_id: str, timeout_s: float = ANSWER_TIMEOUT_S
+) -> SunSpecInverterClient:
     """klaster's SunSpec client for an inverter of the rig."""
     port = rig.site_devices().device(device_id).port
     return SunSpecInverterClient(device_id, connection(port, timeout_s), retry=FAST_RETRY)
@@ -211,8 +217,9 @@ def bacnet_device(rig: Rig, device_id: str) -> BacnetDevice:
     return building_device(building, f"{endpoint.host}:{endpoint.port}", endpoint.device_instance)
 
 
-def bacnet_client(timeout_s: float = 0.5) -> BacnetClient:
-    """klaster's BACnet client on its own loopback port."""
+def bacnet_client(timeout_s: float = ANSWER_TIMEOUT_S) -> BacnetClient:
+    """klaster's BACnet client on its own loopback port; ``timeout_s`` for one that expects
+    silence."""
     return BacnetClient(f"127.0.0.1:{free_udp_port()}", device_instance=4242, timeout_s=timeout_s)
 
 

@@ -26,6 +26,7 @@ from adapters.rig.rig import Rig, RigOptions
 from adapters.site import Protocol
 from cluster.timeseries import Quality
 from tests.adapters.rig.support import DAY, inverter_client, modbus_client, run, small_cluster
+from tests.timeouts import ANSWER_TIMEOUT_S
 
 TARGET = "bat-battery-farm"
 SETPOINT_ADDRESS = load_builtin_map("battery").point("power_setpoint").address
@@ -34,7 +35,7 @@ WRITE_FUNCTION_CODES = frozenset({5, 6, 15, 16, 22, 23})
 #: How long a frame that needs no answer is given to draw one, s.
 QUIET_S = 0.1
 #: How long a frame that must be answered may take, s (the wait ends at the answer).
-ANSWER_S = 2.0
+ANSWER_S = ANSWER_TIMEOUT_S
 
 
 def mbap(pdu: bytes, *, tid: int = 7, protocol: int = 0, length: int | None = None,
@@ -83,7 +84,7 @@ BAD_FRAMES: list[tuple[str, bytes, bool]] = [
 
 def exchange(port: int, frame: bytes, wait_s: float) -> bytes:
     """Send ``frame`` on a fresh connection; what came back within ``wait_s`` (up to one ADU)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=2.0) as connection:
+    with socket.create_connection(("127.0.0.1", port), timeout=ANSWER_TIMEOUT_S) as connection:
         connection.sendall(frame)
         connection.settimeout(wait_s)
         answer = b""

@@ -23,12 +23,13 @@ from tests.adapters.rig.support import (
     small_rig,
     tcp_port_free,
 )
+from tests.timeouts import ANSWER_TIMEOUT_S, SILENCE_TIMEOUT_S
 
 METER = "meter-cp-school"
 METER_POINTS = {"voltage_l1", "meter_power", "frequency", "meter_energy", "meter_energy_export"}
 
 
-async def read_meter(rig: Rig, timeout_s: float = 0.5) -> dict[str, Any]:
+async def read_meter(rig: Rig, timeout_s: float = ANSWER_TIMEOUT_S) -> dict[str, Any]:
     client = modbus_client(rig, METER, timeout_s)
     try:
         return by_id(await client.read_points())
@@ -36,7 +37,7 @@ async def read_meter(rig: Rig, timeout_s: float = 0.5) -> dict[str, Any]:
         await client.close()
 
 
-async def recovers(rig: Rig, within_s: float = 5.0) -> dict[str, Any]:
+async def recovers(rig: Rig, within_s: float = 2 * ANSWER_TIMEOUT_S) -> dict[str, Any]:
     """Meter readings once the device answers again (a fresh client, as after a restart)."""
     deadline = time.monotonic() + within_s
     while True:
@@ -58,7 +59,7 @@ def test_offline_device_is_unreachable_until_cleared_on_the_same_port() -> None:
             await rig.inject_fault(METER, "offline")
             assert tcp_port_free(port)
             with pytest.raises(DeviceUnreachable):
-                await read_meter(rig)
+                await read_meter(rig, timeout_s=SILENCE_TIMEOUT_S)
             await rig.clear_fault(METER)
             assert rig.site_devices().device(METER).port == port
             await recovers(rig)
@@ -72,7 +73,7 @@ def test_slow_device_times_a_short_client_out_until_cleared() -> None:
             await rig.inject_fault(METER, "slow")
             began = time.monotonic()
             with pytest.raises(DeviceUnreachable):
-                await read_meter(rig, timeout_s=0.3)
+                await read_meter(rig, timeout_s=SILENCE_TIMEOUT_S)
             assert time.monotonic() - began < 1.5  # the client's budget, not the 2 s delay
             await rig.clear_fault(METER)
             await recovers(rig)
@@ -155,11 +156,15 @@ def test_garbage_reads_out_of_range_for_some_points() -> None:
 
 def test_bacnet_no_response_is_unreachable_until_cleared() -> None:
     async def body() -> None:
-        async with small_rig() as rig, bacnet_client(timeout_s=0.5) as client:
+        async with (
+            small_rig() as rig,
+            bacnet_client(timeout_s=SILENCE_TIMEOUT_S) as silent,
+            bacnet_client() as client,
+        ):
             device = bacnet_device(rig, "bacnet-bldg-hall")
             await rig.inject_fault("bacnet-bldg-hall", "no-response")
             with pytest.raises(DeviceUnreachable):
-                await client.read_points(device)
+                await silent.read_points(device)
             await rig.clear_fault("bacnet-bldg-hall")
             readings = await client.read_points(device)
             assert all(r.quality is Quality.GOOD for r in readings)
@@ -169,11 +174,15 @@ def test_bacnet_no_response_is_unreachable_until_cleared() -> None:
 
 def test_bacnet_offline_controller_serves_again_after_clearing() -> None:
     async def body() -> None:
-        async with small_rig() as rig, bacnet_client(timeout_s=0.5) as client:
+        async with (
+            small_rig() as rig,
+            bacnet_client(timeout_s=SILENCE_TIMEOUT_S) as silent,
+            bacnet_client() as client,
+        ):
             device = bacnet_device(rig, "bacnet-bldg-school")
             await rig.inject_fault("bacnet-bldg-school", "offline")
             with pytest.raises(DeviceUnreachable):
-                await client.read_points(device)
+                await silent.read_points(device)
             await rig.clear_fault("bacnet-bldg-school")
             readings = by_id(await client.read_points(device))
             assert readings["z1.room_temp"].value == pytest.approx(21.0, abs=0.05)
