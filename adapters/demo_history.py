@@ -1,4 +1,4 @@
-"""Deterministic synthetic history of a cluster: weather, prices, loads and plant output.
+"""Deterministic synthetic history of a cluster: weather, prices, loads, plants and meters.
 
 :func:`generate_history` is a pure function of ``(seed, instant)``: a given
 quarter-hour has the same values whatever range it is generated in, so a
@@ -20,6 +20,7 @@ import pandas as pd
 from adapters.demo.calendar import local_calendar
 from adapters.demo.lighting import lamps_on, street_lighting_load_kw, traffic_vehicles_per_hour
 from adapters.demo.loads import load_kw
+from adapters.demo.meters import UNIT_KWH, meter_series_ids, metered_energy_kwh
 from adapters.demo.noise import FloatArray
 from adapters.demo.plants import (
     biogas_inflow_kw,
@@ -73,6 +74,7 @@ def _series_units(config: ClusterConfig) -> dict[str, str]:
     units |= {SeriesId.biogas_inflow(chp.id): UNIT_KW for chp in assets.biogas_chps}
     units |= {SeriesId.heat_demand(net.id): UNIT_KW for net in assets.district_heating}
     units |= {SeriesId.traffic(c.id): UNIT_PER_HOUR for c in assets.lighting_circuits}
+    units |= {series_id: UNIT_KWH for series_id in meter_series_ids(config)}
     return units
 
 
@@ -83,7 +85,10 @@ def history_series_ids(config: ClusterConfig) -> list[str]:
     every connection point with an annual consumption or a street-lighting
     profile; each PV plant's output; each WtE plant's electric output; each
     biogas CHP's gas inflow; each district-heating network's demand; the
-    traffic on each lit road.
+    traffic on each lit road; the billing meters of the connection points
+    (:func:`adapters.demo.meters.meter_series_ids`: import everywhere, export
+    where a point may export, curtailment where its generation can exceed the
+    export limit), kWh per step.
     """
     return list(_series_units(config))
 
@@ -147,6 +152,7 @@ def _generate(config: ClusterConfig, times: pd.DatetimeIndex, seed: int) -> dict
         series[SeriesId.traffic(circuit.id)] = traffic_vehicles_per_hour(
             circuit, calendar, info.step_minutes, seed
         )
+    series |= metered_energy_kwh(config, series, len(times))
     return series
 
 

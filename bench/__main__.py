@@ -6,7 +6,9 @@ import importlib
 import os
 import sys
 
-BENCHMARKS = ("schedule_bench", "store_bench", "poll_bench", "forecast_bench", "milp_bench")
+BENCHMARKS = (
+    "schedule_bench", "store_bench", "poll_bench", "forecast_bench", "milp_bench", "settle_bench",
+)  # fmt: skip
 
 
 def main(names: list[str]) -> None:

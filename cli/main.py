@@ -213,3 +213,7 @@ app.command()(backtest)
 from cli.purchase import purchase_app  # noqa: E402
 
 app.add_typer(purchase_app, name="purchase")
+
+from cli.settle import settle_app  # noqa: E402
+
+app.add_typer(settle_app, name="settle")

@@ -9,11 +9,13 @@ the member, a negative one is owed to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 import pandas as pd
+
+from cluster.members import SettlementTerms, SupplyContract
 
 
 class LineKind(StrEnum):
@@ -168,6 +170,14 @@ class Settlement:
         what it pays the supplier and the distributor, less what it gets for
         energy sold; internal transfers (local energy) are absent. Their sum
         equals the sum of all statements' totals exactly.
+    member_names : dict of str to str
+        The members' names by id, for reports (a member without one is shown by its id).
+    timezone : str
+        The cluster's IANA time zone, for local dates in reports.
+    terms : SettlementTerms or None
+        The terms the period was settled under, for the reports' explanation.
+    supply : SupplyContract or None
+        The joint-purchase contract of the period, for the reports' explanation.
     """
 
     cluster_name: str
@@ -178,6 +188,10 @@ class Settlement:
     energy: dict[str, MemberEnergy]
     cluster_energy: pd.DataFrame
     external_costs_pln: dict[str, Decimal]
+    member_names: dict[str, str] = field(default_factory=dict)
+    timezone: str = "Europe/Warsaw"
+    terms: SettlementTerms | None = None
+    supply: SupplyContract | None = None
 
     @property
     def total_pln(self) -> Decimal:

@@ -27,6 +27,8 @@ GROSZ = Decimal("0.01")
 _SHARE_SCALE = 1_000_000
 # Prices are kept in grosz per MWh; Wh × grosz/MWh is micro-grosz (1e-6 grosz).
 _MICRO_GROSZ_PER_GROSZ = 1_000_000
+# Integer keys below this bound cannot overflow int64.
+_INT64_SAFE = 2**62
 
 
 class SettlementError(KlasterError):
@@ -126,10 +128,36 @@ def _largest_remainder(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
     parts = scaled // safe_sum[:, None]
     remainder = scaled % safe_sum[:, None]
     leftover = np.where(weight_sum > 0, total - parts.sum(axis=1), 0)
+    columns = weights.shape[1]
+    if remainder.dtype == np.int64 and int(safe_sum.max(initial=1)) < _INT64_SAFE // columns:
+        # A key unique in its row, larger for a larger remainder and, among equal
+        # remainders, for the earlier column; the ``leftover`` largest keys get a
+        # unit. Sorting the keys is much faster than ranking by a stable argsort.
+        key = remainder * columns + (columns - 1 - np.arange(columns))[None, :]
+        ordered = np.sort(key, axis=1)
+        cut = np.take_along_axis(ordered, (columns - np.maximum(leftover, 1))[:, None], axis=1)
+        return parts + ((key >= cut) & (leftover[:, None] > 0)).astype(np.int64)
     order = np.argsort(-remainder, axis=1, kind="stable")
     rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(weights.shape[1])[None, :], axis=1)
+    np.put_along_axis(rank, order, np.arange(columns)[None, :], axis=1)
     return parts + (rank < leftover[:, None]).astype(np.int64)
+
+
+def split_integer(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Split each row's integer total by the row's integer weights, exactly.
+
+    Largest-remainder rounding: the parts of a row add up to its total (a row
+    whose weights are all 0 gets nothing); leftover units go to the largest
+    remainders, ties to the earlier column. Totals may be negative.
+
+    Parameters
+    ----------
+    total : numpy.ndarray
+        One integer per row (int64), e.g. Wh or micro-grosz.
+    weights : numpy.ndarray
+        Non-negative integer weights (int64), one row per total.
+    """
+    return _largest_remainder(total, weights)
 
 
 def _fill(

@@ -1,4 +1,5 @@
-"""The deterministic demo history: purity in (seed, instant), calendar effects, physics bounds."""
+"""The deterministic demo history: purity in (seed, instant), calendar effects, physics bounds,
+and billing meters that balance."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pvlib
 import pytest
 
 from adapters.demo.calendar import school_break
+from adapters.demo.meters import meter_series_ids
 from adapters.demo_history import (
     DEMO_SEED,
     DemoHistoryError,
@@ -391,3 +393,74 @@ def test_profiles_without_a_shape_of_their_own_still_generate(demo: ClusterConfi
     ]
     # 87.66 MWh a year is 10 kW on average; a flat profile stays near it.
     assert load.mean() == pytest.approx(10.0, rel=0.15)
+
+
+# --- billing meters -----------------------------------------------------------------
+
+
+def _generation_kw(config: ClusterConfig, wide: pd.DataFrame, point_id: str) -> pd.Series:
+    """The generation behind a point, kW, computed here from the plants' own series."""
+    assets = config.assets
+    total = pd.Series(0.0, index=wide.index)
+    for plant in assets.pv_plants:
+        if plant.connection_point == point_id:
+            total += wide[SeriesId.pv(plant.id)]
+    for wte in assets.wte_chps:
+        if wte.connection_point == point_id:
+            total += wide[SeriesId.wte(wte.id)]
+    for chp in assets.biogas_chps:
+        if chp.connection_point == point_id:
+            gas = wide[SeriesId.biogas_inflow(chp.id)]
+            total += (gas * chp.electric_efficiency).clip(upper=chp.engine_max_kw)
+    return total
+
+
+def test_meters_balance_the_load_and_generation_of_every_point(
+    demo: ClusterConfig, june_fortnight: pd.DataFrame
+) -> None:
+    wide = june_fortnight
+    zero = pd.Series(0.0, index=wide.index)
+    exporting = 0
+    for cp in demo.connection_points:
+        load = wide.get(SeriesId.load(cp.id), zero)
+        net_kwh = (load - _generation_kw(demo, wide, cp.id)) * 0.25
+        imported = wide[SeriesId.metered_import(cp.id)]
+        exported = wide.get(SeriesId.metered_export(cp.id), zero)
+        curtailed = wide.get(SeriesId.curtailed(cp.id), zero)
+        # Meters count whole Wh: each of the three is within half a Wh of exact.
+        np.testing.assert_allclose(imported - exported - curtailed, net_kwh, atol=1.6e-3)
+        assert (imported >= 0).all() and (exported >= 0).all() and (curtailed >= 0).all()
+        assert ((imported == 0) | (exported == 0)).all(), cp.id  # never both in one step
+        assert (exported <= cp.export_limit_kw * 0.25 + 1e-9).all(), cp.id
+        np.testing.assert_array_equal(imported, imported.round(3))
+        exporting += bool((exported > 0).any())
+    # A sunny fortnight: the schools, the PV farm and the WtE plant all feed in.
+    assert exporting >= 10
+
+
+def test_only_points_that_can_export_or_curtail_have_those_meters(demo: ClusterConfig) -> None:
+    ids = set(meter_series_ids(demo))
+    assert {SeriesId.metered_import(cp.id) for cp in demo.connection_points} <= ids
+    for cp in demo.connection_points:
+        assert (SeriesId.metered_export(cp.id) in ids) is (cp.export_limit_kw > 0), cp.id
+    # Generation able to exceed the limit: pv-p-25's 22.5 kW inverter behind a 22 kW limit.
+    curtailing = {sid for sid in ids if sid.endswith("curtailed_kwh")}
+    assert curtailing == {SeriesId.curtailed("cp-p-25")}
+    assert ids <= set(history_series_ids(demo))
+
+
+def test_generation_above_the_export_limit_is_curtailed(demo: ClusterConfig) -> None:
+    farm = demo.connection_point("cp-pv-farm").model_copy(update={"export_limit_kw": 500.0})
+    plant = next(p for p in demo.assets.pv_plants if p.id == "pv-farm")
+    config = demo.model_copy(
+        update={"connection_points": [farm], "assets": Assets(pv_plants=[plant])}
+    )
+    wide = generate_wide(config, local("2026-06-15"), local("2026-06-22"))
+    exported = wide[SeriesId.metered_export("cp-pv-farm")]
+    curtailed = wide[SeriesId.curtailed("cp-pv-farm")]
+    surplus_kwh = (wide[SeriesId.pv("pv-farm")] - wide[SeriesId.load("cp-pv-farm")]) * 0.25
+    held_back = curtailed > 0
+    assert held_back.sum() > 7 * 8  # sunny middays well above 500 kW
+    np.testing.assert_allclose(exported[held_back], 500.0 * 0.25)
+    np.testing.assert_allclose(curtailed[held_back], surplus_kwh[held_back] - 125.0, atol=1e-3)
+    assert (curtailed[surplus_kwh <= 125.0] == 0).all()
