@@ -21,6 +21,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from adapters.fit_cache_store import write_fit_cache
 from adapters.history import ensure_synthetic_history
 from adapters.sqlite_store import SqliteStore, default_data_dir
 from cli.common import (
@@ -33,7 +34,7 @@ from cli.common import (
     user_errors,
 )
 from cli.forecast_plot import plot_backtest, plot_day_forecast
-from cli.pipeline import config_identity, frame_identity
+from cli.pipeline import config_identity, frame_identity, load_fit_cache
 from cluster.config import ClusterConfig, load_config
 from cluster.errors import KlasterError
 from cluster.timegrid import day_bounds_utc, day_steps
@@ -124,6 +125,13 @@ def forecast(
         int, typer.Option(min=28, help="Days of synthetic history kept before the day.")
     ] = 400,
     workers: WorkersOption = 2,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit",
+            help="Fit every series afresh instead of reusing models kept by earlier runs.",
+        ),
+    ] = False,
 ) -> None:
     """Forecast a day for every series the plan needs; store and write the forecasts."""
     started = time.perf_counter()
@@ -132,13 +140,16 @@ def forecast(
     chosen = parse_day(day, "--day") or datetime.now(zone).date() + timedelta(days=1)
     steps = day_steps(chosen, zone, loaded.cluster.step_minutes)
     folder = out or Path("out") / f"forecast-{chosen.isoformat()}"
-    with SqliteStore.open(data_dir or default_data_dir()) as store:
+    data_folder = data_dir or default_data_dir()
+    with SqliteStore.open(data_folder) as store:
         start, end = day_bounds_utc(chosen, zone)
         _ensure_history(
             store, loaded, config is None or synthetic_history,
             start - pd.Timedelta(days=history_days), end,
         )  # fmt: skip
-        result = forecast_day(loaded, steps, store.read_series, workers=workers)
+        fits, fingerprints, reused = load_fit_cache(loaded, data_folder, chosen, refit=refit)
+        result = forecast_day(loaded, steps, store.read_series, workers=workers, cache=fits.cache)
+        write_fit_cache(fits.cache, data_folder, fingerprints)
         if not result.results and not result.published:
             raise ForecastError(
                 f"no series of {chosen} could be forecast: {len(result.failed)} have no "
@@ -172,6 +183,7 @@ def forecast(
     files[-1].write_text(json.dumps({"weather": list(result.notes), "series": notes}, indent=1))
     files.append(plot_day_forecast(result, loaded, chosen, folder / "forecast.png"))
     _print_forecast(result, loaded, chosen, run_id, time.perf_counter() - started, files)
+    console.print(f"fitted models reused from earlier runs: {reused} of {len(fingerprints)}")
     if result.failed:
         raise typer.Exit(ForecastError.exit_code)
 

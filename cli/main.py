@@ -131,6 +131,10 @@ def schedule(
             help="The site's write policy, for klaster's BACnet priority (12 if left out)."
         ),
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(help="Fit every forecast model anew instead of reusing last days' fits."),
+    ] = False,
 ) -> None:
     """Plan a day for the cluster: forecasts, then the MILP, then the schedule and its plot.
 
@@ -153,6 +157,7 @@ def schedule(
             replan_at=_replan_time(at, parse_day(day), config) if replan else None,
             devices=devices,
             own_priority=load_write_policy(allow_list).bacnet_priority if allow_list else 12,
+            refit=refit,
         )
     print_schedule_run(console, run)
     for note in run.schedule.meta.get("initial_state_notes", []):

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from adapters.bms_live import read_live, setpoint_holds
+from adapters.fit_cache_store import LoadedFitCache, read_fit_cache, write_fit_cache
 from adapters.history import ensure_synthetic_history
 from adapters.site import load_site_devices
 from adapters.sqlite_store import SqliteStore
@@ -31,7 +32,9 @@ from cluster.errors import DataError
 from cluster.schedule import Schedule
 from cluster.timegrid import day_bounds_utc, day_steps
 from cluster.timeseries import RunRecord, SeriesId
-from forecasting.daily import DayForecast, forecast_day
+from forecasting.batch import FitCache
+from forecasting.daily import DayForecast, fit_fingerprints, forecast_day
+from forecasting.series import series_specs
 from optimisation.diagnosis import Diagnosis, diagnose, flagged_schedule
 from optimisation.extract import extract_schedule
 from optimisation.inputs import PlanningInputs
@@ -77,6 +80,7 @@ class ScheduleRun:
     files: list[Path]
     history_rows_written: int
     excluded_zones: tuple[ExcludedZone, ...] = ()
+    fits_reused: int = 0
 
 
 def config_identity(config: ClusterConfig) -> str:
@@ -92,6 +96,24 @@ def frame_identity(frame: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+def load_fit_cache(
+    config: ClusterConfig, data_dir: Path, day: date, *, refit: bool
+) -> tuple[LoadedFitCache, dict[str, str], int]:
+    """The fitted models kept by earlier runs, their fingerprints, and how many serve ``day``.
+
+    With ``refit`` nothing is loaded: every series is fitted afresh (and kept).
+    """
+    fingerprints = fit_fingerprints(config)
+    if refit:
+        return LoadedFitCache(FitCache()), fingerprints, 0
+    loaded = read_fit_cache(data_dir, fingerprints)
+    usable = sum(
+        loaded.cache.usable(spec.series_id, spec.model, day) is not None
+        for spec in series_specs(config)
+    )
+    return loaded, fingerprints, usable
+
+
 def run_schedule(
     *,
     config_path: Path | None,
@@ -105,6 +127,7 @@ def run_schedule(
     replan_at: pd.Timestamp | None = None,
     devices: Path | None = None,
     own_priority: int = 12,
+    refit: bool = False,
 ) -> ScheduleRun:
     """Plan one day for a cluster and write the schedule, its plot and its record.
 
@@ -122,6 +145,10 @@ def run_schedule(
     With ``devices`` (the site's device list) the building controllers are
     read first: a zone whose setpoint a priority stronger than klaster's
     ``own_priority`` holds is left out of the building flexibility.
+
+    Fitted forecasting models are kept in ``data_dir`` and reused by the
+    next day's run while they are young enough (:mod:`adapters.fit_cache_store`);
+    ``refit`` fits every series afresh.
 
     An infeasible day still gives a schedule: the elastic plan of
     :func:`~optimisation.diagnosis.diagnose`, flagged ``meta["infeasible"]``.
@@ -162,8 +189,12 @@ def run_schedule(
                     day_end,
                     on_progress=on_history_progress,
                 )
+        with clock.stage("fit cache"):
+            loaded, fingerprints, reused = load_fit_cache(config, data_dir, day, refit=refit)
         with clock.stage("forecast"):
-            forecast = forecast_day(config, steps, store.read_series)
+            forecast = forecast_day(config, steps, store.read_series, cache=loaded.cache)
+        with clock.stage("fit cache"):
+            write_fit_cache(loaded.cache, data_dir, fingerprints)
         if forecast.failed:
             listing = "\n".join(f"  {sid}: {why}" for sid, why in sorted(forecast.failed.items()))
             raise DataError(
@@ -245,6 +276,7 @@ def run_schedule(
         files=files,
         history_rows_written=written,
         excluded_zones=excluded,
+        fits_reused=reused,
     )
 
 

@@ -30,6 +30,7 @@ from cluster.lighting import (
     LightingClass,
     parse_lighting_class,
 )
+from cluster.outages import WithPlannedOutages
 from cluster.points import Point, PointKind, SignConvention, point
 
 
@@ -66,7 +67,7 @@ class PVPlant(Asset):
         ]  # fmt: skip
 
 
-class WasteToEnergyCHP(Asset):
+class WasteToEnergyCHP(Asset, WithPlannedOutages):
     """The waste-to-energy combined heat and power plant (ITPOK).
 
     Electric output lies in ``[electric_min_kw, electric_max_kw]`` when on; the
@@ -74,6 +75,7 @@ class WasteToEnergyCHP(Asset):
     ``daily_min_waste_mwh`` of fuel energy (waste) must be burned each day, at
     ``electric_efficiency`` (electric output over fuel input). ``initially_on``
     and ``initial_output_kw`` give the state just before the first planned step.
+    ``planned_outages`` (:mod:`cluster.outages`) scale its available output.
     """
 
     electric_min_kw: PositiveKw
@@ -138,8 +140,12 @@ class WasteToEnergyCHP(Asset):
         ]  # fmt: skip
 
 
-class BiogasCHP(Asset):
-    """A biogas engine fed from a gas holder at the wastewater plant."""
+class BiogasCHP(Asset, WithPlannedOutages):
+    """A biogas engine fed from a gas holder at the wastewater plant.
+
+    ``planned_outages`` (:mod:`cluster.outages`) scale the biogas production
+    that flows into the holder (a digester out of service), not the engine.
+    """
 
     engine_min_kw: PositiveKw
     engine_max_kw: PositiveKw

@@ -5,15 +5,20 @@ returns, per series, either its :class:`~forecasting.base.ForecastResult` or
 the :class:`~forecasting.base.ForecastError` that says why it could not be
 forecast; one bad series never stops the others.
 
-The work is split into chunks of series, each chunk one task for a
+The fits are split into chunks of series, each chunk one task for a
 ``ProcessPoolExecutor`` (so the per-task cost of starting and pickling is
 paid once per chunk, not per series); ``workers=1`` runs in this process.
+Updates of reused models (below) run in this process while the workers fit:
+they cost less than the trip to a worker and back.
 
 Reuse: a :class:`FitCache` keeps each series' fitted model with the local
 day it was fitted on. On a later day, a model younger than
 ``refit_days`` is not refitted but *updated* with the new history
 (:meth:`~forecasting.base.FittedForecaster.update`: same parameters, new
 forecast origin), which for the load model costs a small part of a fit.
+
+Plans: a series given planned outages (``plans``) is fitted on its history
+with the outages masked and forecast scaled by them (:mod:`forecasting.plans`).
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from cluster.outages import OutageWindow, steps_in_windows
 from forecasting.base import DEFAULT_LEVELS, ForecastError, ForecastResult, SeriesKind
+from forecasting.grid import horizon_steps, infer_step_minutes
 from forecasting.models import PreparedForecaster, fit
+from forecasting.plans import PlanReport, apply_plan, mask_planned_outages, planned_off_result
 
 #: Most series in one task for a worker process.
 MAX_CHUNK = 64
@@ -84,6 +92,7 @@ class _Task:
     kind: SeriesKind | None
     options: Mapping[str, Any]
     previous: PreparedForecaster | None
+    plan: tuple[OutageWindow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,10 +109,28 @@ class _Chunk:
 _Outcome = tuple[str, ForecastResult | ForecastError, PreparedForecaster | None]
 
 
+def _planned_steps(task: _Task, steps: pd.DatetimeIndex | int) -> pd.DatetimeIndex | int:
+    """The steps to forecast, fixed to the history's end before a plan may cut it short."""
+    if isinstance(steps, pd.DatetimeIndex) or not task.plan:
+        return steps
+    index = pd.DatetimeIndex(task.history.dropna().index).tz_convert("UTC").sort_values()
+    step = infer_step_minutes(index, task.series_id)
+    return horizon_steps(steps, index[-1], step, task.series_id)
+
+
 def _run_one(task: _Task, chunk: _Chunk) -> _Outcome:
     regressors = task.regressors if task.regressors is not None else chunk.shared_regressors
     history = task.history.rename(task.series_id)
     try:
+        steps = _planned_steps(task, chunk.steps)
+        report: PlanReport | None = None
+        if task.plan:
+            history, report = mask_planned_outages(history, task.plan)
+            if isinstance(steps, pd.DatetimeIndex) and report.step_minutes:
+                _, fraction = steps_in_windows(steps, report.step_minutes, task.plan)
+                if not fraction.any():
+                    off = planned_off_result(steps, task.series_id, chunk.levels, report)
+                    return task.series_id, off, None
         if task.previous is not None:
             fitted = task.previous.update(history, regressors)
         else:
@@ -116,7 +143,10 @@ def _run_one(task: _Task, chunk: _Chunk) -> _Outcome:
                 country=chunk.country,
                 **task.options,
             )
-        result = fitted.forecast(chunk.steps, chunk.levels, regressors)
+        result = fitted.forecast(steps, chunk.levels, regressors)
+        if report is not None:
+            result = apply_plan(result, task.plan, fitted.step_minutes)
+            result = replace(result, notes=(*report.notes(), *result.notes))
     except ForecastError as exc:
         return task.series_id, exc, None
     except Exception as exc:  # one broken series must not stop the batch
@@ -146,6 +176,7 @@ def forecast_many(
     timezone: str = "Europe/Warsaw",
     country: str = "PL",
     chunk_size: int | None = None,
+    plans: Mapping[str, Sequence[OutageWindow]] | None = None,
 ) -> dict[str, ForecastResult | ForecastError]:
     """Fit and forecast many series, in ``workers`` processes.
 
@@ -176,6 +207,9 @@ def forecast_many(
         Local time zone and country of the calendar.
     chunk_size
         Series per worker task; chosen from the count when None.
+    plans
+        Planned outages per series id (a plant's, on the UTC time line):
+        masked in its history and applied to its forecast (see module).
 
     Returns
     -------
@@ -199,21 +233,35 @@ def forecast_many(
                 kind=(kinds or {}).get(series_id),
                 options=(options or {}).get(series_id, {}),
                 previous=entry.fitted if entry else None,
+                plan=tuple((plans or {}).get(series_id, ())),
             )
         )
-    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(tasks) / max(1, 4 * workers))))
-    chunks = [
-        _Chunk(tasks[i : i + size], shared, steps, levels, timezone, country, cache is not None)
-        for i in range(0, len(tasks), size)
-    ]
-    outcomes: list[_Outcome] = []
-    if workers <= 1 or len(chunks) <= 1:
-        for chunk in chunks:
-            outcomes.extend(_run_chunk(chunk))
+    # Only fits go to worker processes: updating a reused model costs less than
+    # sending it to a worker and back, so updates run here, while the workers fit.
+    to_fit = [task for task in tasks if task.previous is None]
+    to_update = [task for task in tasks if task.previous is not None]
+    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(to_fit) / max(1, 4 * workers))))
+
+    def chunked(group: list[_Task], size: int) -> list[_Chunk]:
+        return [
+            _Chunk(group[i : i + size], shared, steps, levels, timezone, country, cache is not None)
+            for i in range(0, len(group), size)
+        ]
+
+    fit_chunks = chunked(to_fit, size)
+    update_chunks = chunked(to_update, chunk_size or MAX_CHUNK)
+    by_series: dict[str, _Outcome] = {}
+    if workers <= 1 or len(fit_chunks) <= 1:
+        for chunk in fit_chunks + update_chunks:
+            by_series.update((outcome[0], outcome) for outcome in _run_chunk(chunk))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for chunk_outcomes in pool.map(_run_chunk, chunks):
-                outcomes.extend(chunk_outcomes)
+            fitted_chunks = pool.map(_run_chunk, fit_chunks)
+            for chunk in update_chunks:
+                by_series.update((outcome[0], outcome) for outcome in _run_chunk(chunk))
+            for chunk_outcomes in fitted_chunks:
+                by_series.update((outcome[0], outcome) for outcome in chunk_outcomes)
+    outcomes = [by_series[task.series_id] for task in tasks]
     results: dict[str, ForecastResult | ForecastError] = {}
     for (series_id, result, fitted), task in zip(outcomes, tasks, strict=True):
         results[series_id] = result

@@ -12,6 +12,10 @@ gives the share of each step the street lamps burn
 passes the day's weather forecast on (the buildings' thermal model needs
 the outdoor temperature).
 
+Planned outages of the waste-to-energy plants and of the biogas production
+(``planned_outages`` in the configuration) are forecast input: they are kept
+out of the plants' fits and scale their forecasts (:mod:`forecasting.plans`).
+
 The weather of the day forecast is the weather forecast the store holds for
 it (:mod:`forecasting.weather`). Day-ahead prices are taken as published when
 the store holds them for every step of the day (the auction has cleared);
@@ -20,6 +24,7 @@ before that they are forecast from their history.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -27,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cluster.config import ClusterConfig
+from cluster.outages import OutageWindow, outage_windows
 from cluster.timeseries import SeriesId
 from forecasting.base import DEFAULT_LEVELS, ForecastResult
 from forecasting.batch import FitCache, forecast_many
@@ -97,6 +103,44 @@ class DayForecast:
         ]
         first = ["series_id", "group", "model", "ts", "point"]
         return table[first + [c for c in table.columns if c not in first]]
+
+
+def planned_outages(config: ClusterConfig) -> dict[str, tuple[OutageWindow, ...]]:
+    """The planned outages of every plant series that has some, on the UTC time line.
+
+    A waste-to-energy plant's outages apply to its output
+    (``SeriesId.wte``), a biogas plant's to its gas production
+    (``SeriesId.biogas_inflow``).
+    """
+    zone = config.cluster.zone
+    plans = {
+        SeriesId.wte(c.id): outage_windows(c.planned_outages, zone) for c in config.assets.wte_chps
+    }
+    plans |= {
+        SeriesId.biogas_inflow(c.id): outage_windows(c.planned_outages, zone)
+        for c in config.assets.biogas_chps
+    }
+    return {series_id: windows for series_id, windows in plans.items() if windows}
+
+
+def fit_fingerprints(config: ClusterConfig, history_days: int = HISTORY_DAYS) -> dict[str, str]:
+    """Per series id, a short hash of everything in the configuration its fit depends on.
+
+    The model, the series' kind and options, the calendar (time zone,
+    country), the step, the days of history read and the series' planned
+    outages: a fitted model kept from an earlier run may serve a series only
+    while its fingerprint is unchanged.
+    """
+    info = config.cluster
+    plans = planned_outages(config)
+    fingerprints: dict[str, str] = {}
+    for spec in series_specs(config):
+        parts = (
+            spec.model, str(spec.kind), sorted(spec.options.items()), info.timezone,
+            info.country, info.step_minutes, history_days, plans.get(spec.series_id, ()),
+        )  # fmt: skip
+        fingerprints[spec.series_id] = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return fingerprints
 
 
 def _published(
@@ -171,6 +215,7 @@ def forecast_day(
         cache=cache,
         timezone=info.timezone,
         country=info.country,
+        plans=planned_outages(config),
     )
     results: dict[str, ForecastResult] = {}
     failed: dict[str, str] = {}

@@ -11,6 +11,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from cluster.config import WasteToEnergyCHP
+from cluster.outages import available_fraction, outage_windows
 from cluster.timegrid import day_steps
 from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
@@ -57,7 +58,8 @@ class WasteDay:
         Planned steps over the day's steps (92, 96 or 100 quarter-hours).
     required_mwh
         Fuel energy to burn in those steps, MWh: ``daily_min_waste_mwh`` ×
-        ``share_of_day``, or 0 when the plant is unavailable in all of them.
+        ``share_of_day`` × the mean share of the plant its planned outages
+        leave in them, or 0 when the plant is unavailable in all of them.
     exempt
         True when the plant is unavailable in every planned step of the day,
         so the minimum does not apply (a planned outage).
@@ -77,16 +79,29 @@ def initial_state(chp: WasteToEnergyCHP, override: WteState | None = None) -> Wt
     return WteState(on=chp.initially_on, output_kw=chp.initial_output_kw)
 
 
+def planned_share(chp: WasteToEnergyCHP, inputs: PlanningInputs) -> np.ndarray:
+    """The share of the plant its planned outages leave in each step, 0-1 (1 outside them)."""
+    windows = outage_windows(chp.planned_outages, inputs.config.cluster.zone)
+    return available_fraction(inputs.steps, inputs.config.cluster.step_minutes, windows)
+
+
+def planned_max_kw(chp: WasteToEnergyCHP, inputs: PlanningInputs) -> np.ndarray:
+    """The most the plant may deliver in each step by its planned derates, kW."""
+    most_kw: np.ndarray = chp.electric_max_kw * planned_share(chp, inputs)
+    return most_kw
+
+
 def available_steps(chp: WasteToEnergyCHP, inputs: PlanningInputs) -> np.ndarray:
     """Whether the plant may run in each step (boolean per step).
 
     The forecast ``SeriesId.wte(chp)`` is read as availability: below
     :data:`UNAVAILABLE_BELOW_SHARE_OF_MIN` × ``electric_min_kw`` the plant is
-    unavailable (an outage), otherwise it may run anywhere in its range.
+    unavailable (an outage), otherwise it may run anywhere in its range. A
+    planned derate below the minimum stable load leaves it unavailable too.
     """
     forecast_kw = inputs.series(SeriesId.wte(chp.id))
     available: np.ndarray = forecast_kw >= UNAVAILABLE_BELOW_SHARE_OF_MIN * chp.electric_min_kw
-    return available
+    return available & (planned_max_kw(chp, inputs) >= chp.electric_min_kw)
 
 
 def waste_days(
@@ -96,12 +111,16 @@ def waste_days(
     zone = inputs.config.cluster.zone
     step_minutes = inputs.config.cluster.step_minutes
     local_days = [ts.date() for ts in inputs.steps.tz_convert(zone)]
+    # A planned derate or outage lowers the day's minimum pro rata: the
+    # waste it cannot burn is planned for (stored or sent elsewhere).
+    share_left = planned_share(chp, inputs)
     days: list[WasteDay] = []
     for day in dict.fromkeys(local_days):
         positions = tuple(t for t, d in enumerate(local_days) if d == day)
         share = len(positions) / len(day_steps(day, zone, step_minutes))
         exempt = not bool(available[list(positions)].any())
-        required = 0.0 if exempt else chp.daily_min_waste_mwh * share
+        planned = float(share_left[list(positions)].mean())
+        required = 0.0 if exempt else chp.daily_min_waste_mwh * share * planned
         days.append(WasteDay(day, positions, share, required, exempt))
     return tuple(days)
 
@@ -180,6 +199,8 @@ def add_wte_chps(
         \underline P\,u_t \le p_t \le \bar P\,u_t, \qquad u_t \in \{0, 1\},
         \qquad u_t = 0 \text{ where } a_t = 0
 
+        p_t \le \phi_t\,\bar P\,u_t \quad \text{where } \phi_t < 1
+
         s_t \ge u_t - u_{t-1}, \qquad s_t \le u_t, \qquad s_t \le 1 - u_{t-1},
         \qquad s_t \in \{0, 1\}
 
@@ -189,7 +210,7 @@ def add_wte_chps(
 
         h_t = r\,p_t
 
-        \sum_{t \in d} p_t\,\Delta t / (1000\,\eta) \ge W\,\frac{|d|}{N_d}
+        \sum_{t \in d} p_t\,\Delta t / (1000\,\eta) \ge W\,\frac{|d|}{N_d}\,\bar\phi_d
         \quad \text{for every local day } d \text{ not wholly unavailable}
 
         K^{start} = C \sum_t s_t
@@ -201,7 +222,11 @@ def add_wte_chps(
       :math:`s_t - u_t + u_{t-1}` is 1 exactly when the plant stops;
     - :math:`\underline P, \bar P` ``electric_min_kw``, ``electric_max_kw``, kW;
     - :math:`a_t` availability: the forecast ``SeriesId.wte(chp)`` is at least
-      :data:`UNAVAILABLE_BELOW_SHARE_OF_MIN` × :math:`\underline P`;
+      :data:`UNAVAILABLE_BELOW_SHARE_OF_MIN` × :math:`\underline P`, and
+      :math:`\phi_t\,\bar P \ge \underline P`;
+    - :math:`\phi_t` the share of the plant its ``planned_outages`` leave in
+      step :math:`t` (``available_fraction``, 1 outside them), :math:`\bar\phi_d`
+      its mean over the planned steps of day :math:`d`;
     - :math:`R` ``ramp_kw_per_hour``, kW/h; :math:`\Delta t` step, h;
       :math:`S = \max(\underline P, R\,\Delta t)` the ramp allowed in the step
       the plant starts (from 0) and in the step before it stops (to 0), so a
@@ -248,6 +273,11 @@ def add_wte_chps(
             return before if t == 0 else b.on[t - 1]
 
         add_output_limits(block, horizon.step_set, p_min, p_max)
+        derated = planned_max_kw(chp, inputs)
+        block.output_below_planned_max = pyo.Constraint(
+            [t for t in horizon.step_set if derated[t] < p_max],
+            rule=lambda b, t, most=derated: b.output_kw[t] <= float(most[t]) * b.on[t],
+        )
         block.start_when_switched_on = pyo.Constraint(
             horizon.step_set, rule=lambda b, t: b.start[t] >= b.on[t] - previous_on(b, t)
         )

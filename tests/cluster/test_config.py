@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 
 from cluster.config import (
@@ -16,6 +18,7 @@ from cluster.config import (
     parse_config,
 )
 from cluster.errors import ConfigError, KlasterError
+from cluster.outages import outage_windows
 from cluster.points import PointKind
 from tests.clusters import COMFORT_TABLE, FLAT_TARIFF, WTE_8MW, cluster_header, pv_school
 
@@ -153,6 +156,7 @@ class Case(NamedTuple):
 
 PV = "assets.pv_plants[0](id=pv-school)"
 LIGHT = "assets.lighting_circuits[0](id=light-1)"
+WTE = "assets.wte_chps[0](id=wte)"
 SYNTAX_ERROR = edit("kwp = 50.0", "kwp = = 50.0")
 POWER_LIMIT_WITHOUT_BOUNDS = (
     'points = [{ id = "power_limit", kind = "power_limit", writable = true }]'
@@ -375,6 +379,59 @@ BAD_CONFIGS = {
         "must be at most 24, got 26",
         "use a value of at most 24",
     ),
+    "planned outage that ends before it starts": Case(
+        edit(
+            "daily_min_waste_mwh = 520.0",
+            "daily_min_waste_mwh = 520.0\n"
+            'planned_outages = [{ start = "2027-02-03T06:00", end = "2027-02-01T18:00" }]',
+        ),
+        f"{WTE}.planned_outages[0].end",
+        "end 2027-02-01T18:00 is not after start 2027-02-03T06:00",
+        "a later local time than its start",
+    ),
+    "planned outage leaving more than the whole plant": Case(
+        edit(
+            "daily_min_waste_mwh = 520.0",
+            "daily_min_waste_mwh = 520.0\n"
+            'planned_outages = [{ start = "2027-02-01T06:00", end = "2027-02-03T18:00", '
+            "available_fraction = 1.5 }]",
+        ),
+        f"{WTE}.planned_outages[0].available_fraction",
+        "must be at most 1, got 1.5",
+        "use a value of at most 1",
+    ),
+    "planned outage time that is not a time": Case(
+        edit(
+            "daily_min_waste_mwh = 520.0",
+            "daily_min_waste_mwh = 520.0\n"
+            'planned_outages = [{ start = "1 Feb 6:00", end = "2027-02-03T18:00" }]',
+        ),
+        f"{WTE}.planned_outages[0].start",
+        "'1 Feb 6:00' is not a date and time",
+        'write a local time such as "2027-02-01T06:00"',
+    ),
+    "planned outage time with a UTC offset": Case(
+        edit(
+            "daily_min_waste_mwh = 520.0",
+            "daily_min_waste_mwh = 520.0\n"
+            "planned_outages = [{ start = 2027-02-01T06:00:00+01:00, end = 2027-02-03T18:00:00 }]",
+        ),
+        f"{WTE}.planned_outages[0].start",
+        "has a UTC offset; planned outages are in the cluster's local time",
+        "leave the offset out",
+    ),
+    "overlapping planned outages": Case(
+        edit(
+            "daily_min_waste_mwh = 520.0",
+            "daily_min_waste_mwh = 520.0\n"
+            'planned_outages = [{ start = "2027-02-02T06:00", end = "2027-02-04T18:00" }, '
+            '{ start = "2027-02-01T06:00", end = "2027-02-02T07:00", available_fraction = 0.5 }]',
+        ),
+        f"{WTE}.planned_outages",
+        "planned_outages[1] (planned outage (at 50%, 2027-02-01 06:00 to 2027-02-02 07:00 "
+        "local)) and planned_outages[0]",
+        "end the earlier one before the later starts",
+    ),
     # Both connection points then name members that no longer exist: three problems.
     "empty members list": Case(
         "members = []\n" + BASE.replace(MEMBERS, ""),
@@ -556,3 +613,21 @@ def test_demo_references_resolve(demo: ClusterConfig) -> None:
     for asset in demo.assets.all():
         assert demo.connection_point(asset.connection_point).id == asset.connection_point
     assert len(demo.assets_at("cp-pv-farm")) >= 2
+
+
+def test_planned_outages_are_read_in_order_and_placed_in_utc() -> None:
+    text = edit(
+        "daily_min_waste_mwh = 520.0",
+        "daily_min_waste_mwh = 520.0\n"
+        "planned_outages = [\n"
+        '  { start = "2027-07-01T00:00", end = "2027-07-02T00:00", available_fraction = 0.5 },\n'
+        '  { start = "2027-02-01T06:00", end = "2027-02-03T18:00", reason = "inspection" },\n'
+        "]",
+    )
+    chp = parse_config(text, source="test.toml").assets.wte_chps[0]
+    assert [o.reason for o in chp.planned_outages] == ["inspection", ""]
+    assert chp.planned_outages[0].available_fraction == 0.0  # a full outage unless told
+    windows = outage_windows(chp.planned_outages, ZoneInfo("Europe/Warsaw"))
+    # Warsaw is UTC+1 in February and UTC+2 in July.
+    assert windows[0].start == pd.Timestamp("2027-02-01T05:00", tz="UTC")
+    assert windows[1].end == pd.Timestamp("2027-07-01T22:00", tz="UTC")
