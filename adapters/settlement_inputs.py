@@ -13,13 +13,14 @@ for a bill).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
+from adapters.store_frames import NO_READING, GridReader, StoredGrid, grid_from_readings
 from cluster.config import ClusterConfig
 from cluster.errors import DataError
 from cluster.invoices import MeteredPeriod
@@ -135,46 +136,58 @@ def required_series(config: ClusterConfig) -> list[str]:
     )
 
 
-def _gaps(
-    series_id: str,
-    readings: pd.DataFrame,
-    steps: pd.DatetimeIndex,
-    expected_unit: str,
-    qualities: frozenset[Quality],
-) -> tuple[pd.Series, list[SeriesGap]]:
-    """A series' values on ``steps`` and what is wrong with them (nothing: an empty list)."""
-    values = pd.Series(np.nan, index=steps)
-    if readings.empty:
-        return values, [SeriesGap(series_id, "missing", steps[0], len(steps))]
-    units = sorted(set(readings["unit"]))
-    if units != [expected_unit]:
-        detail = f"stored in {', '.join(units)}, a settlement needs {expected_unit}"
-        return values, [SeriesGap(series_id, "unit", None, len(steps), detail)]
-    indexed = readings.set_index("ts")
-    values = indexed["value"].reindex(steps)
-    quality = indexed["quality"].reindex(steps)
-    gaps = []
-    missing = values.isna()
-    if missing.any():
-        gaps.append(SeriesGap(series_id, "missing", values.index[missing][0], int(missing.sum())))
-    unfit = ~missing & ~quality.isin([int(q) for q in qualities])
-    if unfit.any():
-        found = sorted({Quality(int(q)).name for q in quality[unfit]})
-        gaps.append(
-            SeriesGap(
-                series_id,
-                "quality",
-                values.index[unfit][0],
-                int(unfit.sum()),
-                f"quality {', '.join(found)}",
-            )
-        )
+def _read_grid(
+    store: TimeSeriesStore, series_ids: list[str], steps: pd.DatetimeIndex, step: pd.Timedelta
+) -> StoredGrid:
+    """The series on ``steps``: as arrays from a store that reads grids, else from readings."""
+    if isinstance(store, GridReader):
+        return store.read_grid(series_ids, steps)
+    readings = store.read_readings(series_ids, steps[0], steps[-1] + step)
+    return grid_from_readings(readings, series_ids, steps)
+
+
+def _gaps(grid: StoredGrid, required: set[str], qualities: frozenset[Quality]) -> list[SeriesGap]:
+    """What is wrong with the series of ``grid``, series by series in its order.
+
+    A series without any reading is missing whole when required and nothing
+    otherwise; one in the wrong unit is reported as that alone; else a required
+    series' steps without a value, and any series' values of a quality not in
+    ``qualities`` and negative energy.
+    """
+    steps, values, quality = grid.steps, grid.values, grid.quality
+    # Whole-grid passes, then a cheap look at each column's counts.
+    has_reading = (quality != NO_READING).any(axis=0).tolist()
+    missing = np.isnan(values)
+    unfit = ~missing & ~np.isin(quality, [int(q) for q in qualities])
     negative = values < 0
-    if negative.any() and expected_unit == UNIT_KWH:
-        gaps.append(
-            SeriesGap(series_id, "negative", values.index[negative][0], int(negative.sum()))
-        )
-    return values, gaps
+    missing_count = missing.sum(axis=0).tolist()
+    unfit_count = unfit.sum(axis=0).tolist()
+    negative_count = negative.sum(axis=0).tolist()
+    gaps: list[SeriesGap] = []
+    for column, series_id in enumerate(grid.series_ids):
+        if not has_reading[column]:
+            if series_id in required:
+                gaps.append(SeriesGap(series_id, "missing", steps[0], len(steps)))
+            continue
+        expected_unit = UNIT_PLN_PER_MWH if series_id == SeriesId.DAY_AHEAD_PRICE else UNIT_KWH
+        if grid.units[series_id] != expected_unit:
+            detail = f"stored in {grid.units[series_id]}, a settlement needs {expected_unit}"
+            gaps.append(SeriesGap(series_id, "unit", None, len(steps), detail))
+            continue
+        # Optional series record only what happened: a step without a value had none.
+        if missing_count[column] and series_id in required:
+            first = steps[int(np.argmax(missing[:, column]))]
+            gaps.append(SeriesGap(series_id, "missing", first, missing_count[column]))
+        if unfit_count[column]:
+            unfit_here = unfit[:, column]
+            found = sorted(Quality(int(q)).name for q in np.unique(quality[unfit_here, column]))
+            first = steps[int(np.argmax(unfit_here))]
+            detail = f"quality {', '.join(found)}"
+            gaps.append(SeriesGap(series_id, "quality", first, unfit_count[column], detail))
+        if negative_count[column] and expected_unit == UNIT_KWH:
+            first = steps[int(np.argmax(negative[:, column]))]
+            gaps.append(SeriesGap(series_id, "negative", first, negative_count[column]))
+    return gaps
 
 
 def _error(config: ClusterConfig, month: date, gaps: Iterable[SeriesGap]) -> MeterDataError:
@@ -237,43 +250,30 @@ def read_metered_period(
     """
     check_month_over(config, month, now)
     steps = month_steps(month, config.cluster.zone, config.cluster.step_minutes)
-    start, end = steps[0], steps[-1] + pd.Timedelta(minutes=config.cluster.step_minutes)
     qualities = BILLABLE_QUALITIES | ({Quality.SYNTHETIC} if allow_synthetic else set())
-    required = set(required_series(config))
     points = config.connection_points
+    # The price, then a block of columns per kind of meter series, points in config order.
     wanted = [SeriesId.DAY_AHEAD_PRICE] + [
         series_id(cp.id)
         for series_id in (SeriesId.metered_import, SeriesId.metered_export, SeriesId.curtailed)
         for cp in points
     ]
-    readings = store.read_readings(wanted, start, end)
-    by_series = {name: frame for name, frame in readings.groupby("series_id", sort=False)}
-    empty = readings.iloc[0:0]
-    values: dict[str, pd.Series] = {}
-    gaps: list[SeriesGap] = []
-    for series_id in wanted:
-        stored = by_series.get(series_id, empty)
-        if stored.empty and series_id not in required:
-            # A point that may not export, or has no curtailment estimates: none of it.
-            values[series_id] = pd.Series(0.0, index=steps)
-            continue
-        unit = UNIT_PLN_PER_MWH if series_id == SeriesId.DAY_AHEAD_PRICE else UNIT_KWH
-        series, found = _gaps(series_id, stored, steps, unit, frozenset(qualities))
-        if series_id not in required:
-            # Optional series record only what happened: a step without a value had none.
-            found = [gap for gap in found if gap.problem != "missing"]
-            series = series.fillna(0.0)
-        values[series_id], gaps = series, gaps + found
+    step = pd.Timedelta(minutes=config.cluster.step_minutes)
+    grid = _read_grid(store, wanted, steps, step)
+    gaps = _gaps(grid, set(required_series(config)), frozenset(qualities))
     if gaps:
         raise _error(config, month, gaps)
+    # Only optional series may lack values now: they had none in those steps.
+    values = np.where(np.isnan(grid.values), 0.0, grid.values)
+    ids = [cp.id for cp in points]
 
-    def per_point(series_of: Callable[[str], str]) -> pd.DataFrame:
-        columns = {cp.id: values[series_of(cp.id)].to_numpy() for cp in points}
-        return pd.DataFrame(columns, index=steps, dtype=float)
+    def per_point(block: int) -> pd.DataFrame:
+        columns = slice(1 + block * len(points), 1 + (block + 1) * len(points))
+        return pd.DataFrame(values[:, columns], index=steps, columns=ids, dtype=float)
 
     return MeteredPeriod(
-        import_kwh=per_point(SeriesId.metered_import),
-        export_kwh=per_point(SeriesId.metered_export),
-        curtailed_kwh=per_point(SeriesId.curtailed),
-        day_ahead_pln_per_mwh=values[SeriesId.DAY_AHEAD_PRICE].rename("day_ahead_pln_per_mwh"),
+        import_kwh=per_point(0),
+        export_kwh=per_point(1),
+        curtailed_kwh=per_point(2),
+        day_ahead_pln_per_mwh=pd.Series(values[:, 0], index=steps, name="day_ahead_pln_per_mwh"),
     )

@@ -7,6 +7,7 @@ a file written by a newer klaster rather than guess at its tables.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -171,3 +172,33 @@ def store_error(exc: sqlite3.Error, path: Path, action: str) -> StoreError:
             fix=f"make its folder writable and check the free disk space, or {FIX_DATA_DIR}",
         )
     return StoreError(f"cannot {action} in {path}: {exc}")
+
+
+# Re-ingesting identical readings must change nothing, so the update only fires
+# when value or quality differ; ``IS NOT`` compares NULLs (missing values) too.
+UPSERT_READING = """
+    INSERT INTO readings (series, ts, value, quality) VALUES (?, ?, ?, ?)
+    ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality
+    WHERE value IS NOT excluded.value OR quality IS NOT excluded.quality"""
+
+GRID_ROWS = "SELECT ts, value, quality FROM readings WHERE series = ? AND ts BETWEEN ? AND ?"
+
+UPSERT_RUN = """
+    INSERT INTO runs (run_id, kind, day, started_at, config_hash, inputs_hash, status, details)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (run_id) DO UPDATE SET kind = excluded.kind, day = excluded.day,
+        started_at = excluded.started_at, config_hash = excluded.config_hash,
+        inputs_hash = excluded.inputs_hash, status = excluded.status, details = excluded.details"""
+
+
+def default_data_dir() -> Path:
+    """The folder of the store: ``$KLASTER_DATA_DIR``, else the XDG data folder.
+
+    Returns ``$KLASTER_DATA_DIR`` when set, else ``$XDG_DATA_HOME/klaster``, else
+    ``~/.local/share/klaster``.
+    """
+    if explicit := os.environ.get("KLASTER_DATA_DIR"):
+        return Path(explicit).expanduser()
+    if xdg_data_home := os.environ.get("XDG_DATA_HOME"):
+        return Path(xdg_data_home).expanduser() / "klaster"
+    return Path.home() / ".local" / "share" / "klaster"

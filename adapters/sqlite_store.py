@@ -25,9 +25,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from adapters.sqlite_schema import FIX_DATA_DIR, connect, store_error
+from adapters.sqlite_schema import (
+    FIX_DATA_DIR,
+    GRID_ROWS,
+    UPSERT_READING,
+    UPSERT_RUN,
+    connect,
+    store_error,
+)
 from adapters.store_frames import (
+    GridFiller,
     ReadingBatch,
+    StoredGrid,
     decode_frame,
     encode_frame,
     epoch_second_bounds,
@@ -43,33 +52,6 @@ DATABASE_FILE_NAME = "klaster.sqlite"
 _ROWS_PER_STATEMENT = 100_000
 # Names per ``IN (...)`` list; below the 999 bound parameters of old SQLite builds.
 _NAMES_PER_STATEMENT = 500
-
-# Re-ingesting identical readings must change nothing, so the update only fires
-# when value or quality differ; ``IS NOT`` compares NULLs (missing values) too.
-_UPSERT_READING = """
-    INSERT INTO readings (series, ts, value, quality) VALUES (?, ?, ?, ?)
-    ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality
-    WHERE value IS NOT excluded.value OR quality IS NOT excluded.quality"""
-
-_UPSERT_RUN = """
-    INSERT INTO runs (run_id, kind, day, started_at, config_hash, inputs_hash, status, details)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (run_id) DO UPDATE SET kind = excluded.kind, day = excluded.day,
-        started_at = excluded.started_at, config_hash = excluded.config_hash,
-        inputs_hash = excluded.inputs_hash, status = excluded.status, details = excluded.details"""
-
-
-def default_data_dir() -> Path:
-    """The folder of the store: ``$KLASTER_DATA_DIR``, else the XDG data folder.
-
-    Returns ``$KLASTER_DATA_DIR`` when set, else ``$XDG_DATA_HOME/klaster``, else
-    ``~/.local/share/klaster``.
-    """
-    if explicit := os.environ.get("KLASTER_DATA_DIR"):
-        return Path(explicit).expanduser()
-    if xdg_data_home := os.environ.get("XDG_DATA_HOME"):
-        return Path(xdg_data_home).expanduser() / "klaster"
-    return Path.home() / ".local" / "share" / "klaster"
 
 
 class SqliteStore:
@@ -185,7 +167,7 @@ class SqliteStore:
                 rows = slice(begin, begin + _ROWS_PER_STATEMENT)
                 # NaN binds as SQL NULL (SQLite stores no NaN), which is our "missing".
                 connection.executemany(
-                    _UPSERT_READING,
+                    UPSERT_READING,
                     zip(
                         series_ids[rows].tolist(),
                         batch.ts_s[rows].tolist(),
@@ -272,6 +254,25 @@ class SqliteStore:
             columns=list(READING_COLUMNS),
         ).reset_index(drop=True)
 
+    def read_grid(self, series_ids: Sequence[str], steps: pd.DatetimeIndex) -> StoredGrid:
+        """Values and qualities of many series on a grid of steps, as arrays (steps x series).
+
+        ``series_ids`` are the columns in the order asked (an unknown series has no
+        readings and no unit); ``steps`` must be timezone-aware whole seconds,
+        strictly increasing. Readings between or beyond the steps are left out.
+        Raises :class:`StoreError` for other steps or when the file cannot be read.
+        """
+        filler = GridFiller(series_ids, steps)
+        if filler.grid_s.size == 0:
+            return filler.grid({})
+        with self._reading("read a grid") as connection:
+            known = self._known_series(connection, series_ids)
+            for column, name in enumerate(filler.series_ids):
+                if name in known:
+                    bounds = (known[name][0], int(filler.grid_s[0]), int(filler.grid_s[-1]))
+                    filler.place_rows(column, connection.execute(GRID_ROWS, bounds).fetchall())
+        return filler.grid({name: unit for name, (_, unit) in known.items()})
+
     def coverage(self, series_id: str) -> tuple[pd.Timestamp, pd.Timestamp, int] | None:
         """First and last timestamp (UTC) and row count of a series, or None when empty."""
         with self._reading("read coverage") as connection:
@@ -312,7 +313,7 @@ class SqliteStore:
             details,
         )
         with self._write_transaction("record a run") as connection:
-            connection.execute(_UPSERT_RUN, row)
+            connection.execute(UPSERT_RUN, row)
 
     def runs(self, kind: str | None = None) -> list[RunRecord]:
         """Stored runs (of one ``kind`` when given), newest start first."""

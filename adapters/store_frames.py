@@ -2,14 +2,18 @@
 
 A readings frame is checked and turned into columns keyed by (series, UTC epoch
 second) by :meth:`ReadingBatch.from_frame`; query bounds and result indexes use
-the same integer seconds; result frames of a run travel as Parquet bytes. Every
-store backend (SQLite now, PostgreSQL later) shares these rules, so a frame one
-store accepts the other accepts too.
+the same integer seconds; many series read on one grid of steps come back as
+the arrays of a :class:`StoredGrid`; result frames of a run travel as Parquet
+bytes. Every store backend (SQLite now, PostgreSQL later) shares these rules, so
+a frame one store accepts the other accepts too.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +25,8 @@ from cluster.errors import StoreError
 from cluster.timeseries import READING_COLUMNS, Quality
 
 _INDEX_FREQ_KEY = b"klaster.index_freq"
+#: The quality code of a grid cell where the store holds no reading.
+NO_READING = -1
 _FIX_USE_HELPER = "build the frame with cluster.timeseries.readings_frame"
 
 
@@ -236,6 +242,150 @@ def utc_index(ts_s: npt.NDArray[np.int64]) -> pd.DatetimeIndex:
     """UTC epoch seconds as a DatetimeIndex named ``ts``, in pandas' default microseconds."""
     microseconds = ts_s.astype("datetime64[s]").astype("datetime64[us]")
     return pd.DatetimeIndex(microseconds, name="ts").tz_localize("UTC")
+
+
+@dataclass(frozen=True)
+class StoredGrid:
+    """Readings of many series on one grid of steps, as arrays of steps x series.
+
+    Attributes
+    ----------
+    steps
+        The grid, as asked.
+    series_ids
+        The series, one column each in the order asked.
+    values
+        Per step and series, the value in the series' unit; NaN where the store
+        holds no reading or a reading without a value.
+    quality
+        Per step and series, the :class:`~cluster.timeseries.Quality` code;
+        :data:`NO_READING` where the store holds no reading.
+    units
+        The unit of each asked series the store knows.
+    """
+
+    steps: pd.DatetimeIndex
+    series_ids: tuple[str, ...]
+    values: npt.NDArray[np.float64]
+    quality: npt.NDArray[np.int8]
+    units: dict[str, str]
+
+
+@runtime_checkable
+class GridReader(Protocol):
+    """A store that reads many series on a grid of steps at once (as SqliteStore does)."""
+
+    def read_grid(self, series_ids: Sequence[str], steps: pd.DatetimeIndex) -> StoredGrid:
+        """``series_ids`` on ``steps``, a column each; readings off the steps are left out."""
+        ...
+
+
+class GridFiller:
+    """Builds a :class:`StoredGrid` from the readings of one series at a time.
+
+    The arrays are laid out a series after another (each column contiguous), so
+    placing a series' readings and checking a series touch one run of memory.
+    """
+
+    def __init__(self, series_ids: Sequence[str], steps: pd.DatetimeIndex) -> None:
+        self.grid_s = grid_seconds(steps)
+        self.steps = steps
+        self.series_ids = tuple(series_ids)
+        shape = (len(self.series_ids), self.grid_s.size)
+        self._values = np.full(shape, np.nan)
+        self._quality = np.full(shape, NO_READING, dtype=np.int8)
+
+    def place(self, column: int, table: npt.NDArray[np.float64]) -> None:
+        """Put the readings of the series of ``column`` on the grid.
+
+        Parameters
+        ----------
+        column
+            The position of the series in ``series_ids``.
+        table
+            One row per reading: UTC epoch seconds (s), value (NaN when missing)
+            and quality code. Readings at instants off the grid are left out.
+        """
+        if table.size == 0 or self.grid_s.size == 0:
+            return
+        ts_s = table[:, 0].astype(np.int64)
+        position = np.searchsorted(self.grid_s, ts_s)
+        np.minimum(position, self.grid_s.size - 1, out=position)
+        on_grid = self.grid_s[position] == ts_s
+        self._values[column, position[on_grid]] = table[on_grid, 1]
+        self._quality[column, position[on_grid]] = table[on_grid, 2]
+
+    def place_rows(self, column: int, rows: Sequence[tuple[int, float | None, int]]) -> None:
+        """Like :meth:`place`, from ``(ts_s, value, quality)`` rows; a None value is missing."""
+        flat = itertools.chain.from_iterable(rows)  # one pass over the tuples, no lists
+        self.place(column, np.fromiter(flat, np.float64, 3 * len(rows)).reshape(-1, 3))
+
+    def grid(self, units: dict[str, str]) -> StoredGrid:
+        """The grid filled so far; ``units`` of the series the store knows."""
+        wanted = set(self.series_ids)
+        return StoredGrid(
+            steps=self.steps,
+            series_ids=self.series_ids,
+            values=self._values.T,
+            quality=self._quality.T,
+            units={name: unit for name, unit in units.items() if name in wanted},
+        )
+
+
+def grid_from_readings(
+    readings: pd.DataFrame, series_ids: Sequence[str], steps: pd.DatetimeIndex
+) -> StoredGrid:
+    """A :class:`StoredGrid` of a long frame of :data:`~cluster.timeseries.READING_COLUMNS`.
+
+    For a store that can only return long frames; ``units`` then knows the
+    series with readings in the frame.
+    """
+    filler = GridFiller(series_ids, steps)
+    if readings.empty:
+        return filler.grid({})
+    table = np.column_stack(
+        [
+            _epoch_seconds(readings["ts"]).astype(np.float64),
+            readings["value"].to_numpy(dtype=np.float64, na_value=np.nan),
+            readings["quality"].to_numpy(dtype=np.float64),
+        ]
+    )
+    codes, names = pd.factorize(readings["series_id"])
+    for code, name in enumerate(names):
+        rows = table[codes == code]
+        for column, wanted in enumerate(filler.series_ids):
+            if wanted == name:
+                filler.place(column, rows)
+    first = readings.drop_duplicates("series_id")
+    return filler.grid(dict(zip(first["series_id"], first["unit"], strict=True)))
+
+
+def grid_seconds(steps: pd.DatetimeIndex) -> npt.NDArray[np.int64]:
+    """The steps of a grid as UTC epoch seconds, s.
+
+    Raises
+    ------
+    StoreError
+        When the steps are not timezone-aware whole seconds, strictly increasing.
+    """
+    if not isinstance(steps, pd.DatetimeIndex) or steps.tz is None or steps.hasnans:
+        raise StoreError(
+            "the steps of a grid must be a timezone-aware DatetimeIndex without NaT",
+            fix="pass steps such as cluster.timegrid.month_steps(...)",
+        )
+    nanoseconds = steps.as_unit("ns").asi8
+    if (nanoseconds % 1_000_000_000).any():
+        raise StoreError(
+            "the steps of a grid hold fractions of a second; readings are keyed by whole seconds",
+            fix="round the steps, e.g. steps.floor('s')",
+        )
+    ts_s = nanoseconds // 1_000_000_000
+    if (ts_s[1:] <= ts_s[:-1]).any():
+        raise StoreError(
+            "the steps of a grid must be strictly increasing",
+            fix="sort the steps and drop repeated ones (steps.unique().sort_values())",
+        )
+    return ts_s
 
 
 def encode_frame(frame: pd.DataFrame) -> bytes:

@@ -21,7 +21,8 @@ import typer
 from adapters.audit import AuditEntry, Verdict, current_user, read_audit_log
 from adapters.bms_live import live_readings, read_live
 from adapters.manual_changes import ManualChanges
-from adapters.sqlite_store import SqliteStore, default_data_dir
+from adapters.sqlite_schema import default_data_dir
+from adapters.sqlite_store import SqliteStore
 from bms.safety import load_write_policy
 from cli.bms_check import baseline, check, flexibility
 from cli.bms_options import (

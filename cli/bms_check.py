@@ -15,7 +15,8 @@ import pandas as pd
 import typer
 
 from adapters.bms_live import building_endpoints, live_readings, read_live, setpoint_holds
-from adapters.sqlite_store import DATABASE_FILE_NAME, SqliteStore, default_data_dir
+from adapters.sqlite_schema import default_data_dir
+from adapters.sqlite_store import DATABASE_FILE_NAME, SqliteStore
 from bms.baselines import (
     BuildingBaseline,
     ChangePointModel,

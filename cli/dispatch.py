@@ -17,7 +17,8 @@ from rich.table import Table
 from adapters.audit import AuditEntry, Verdict, current_user
 from adapters.dispatch import Dispatcher
 from adapters.site import load_site_devices
-from adapters.sqlite_store import SqliteStore, default_data_dir
+from adapters.sqlite_schema import default_data_dir
+from adapters.sqlite_store import SqliteStore
 from bms.safety import WritePolicy, load_write_policy
 from cli.common import (
     ConfigOption,

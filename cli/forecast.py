@@ -23,7 +23,8 @@ from rich.table import Table
 
 from adapters.fit_cache_store import write_fit_cache
 from adapters.history import ensure_synthetic_history
-from adapters.sqlite_store import SqliteStore, default_data_dir
+from adapters.sqlite_schema import default_data_dir
+from adapters.sqlite_store import SqliteStore
 from cli.common import (
     ConfigOption,
     DataDirOption,

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 import cluster
-from adapters.sqlite_store import default_data_dir
+from adapters.sqlite_schema import default_data_dir
 from bms.safety import load_write_policy
 from cli.common import (
     CONFIG_HELP,

@@ -16,7 +16,8 @@ from rich.table import Table
 from adapters.clients import ClientSettings, DeviceClientFactory
 from adapters.poller import DeviceStatus, Poller, PollerSettings, SweepResult
 from adapters.site import DeviceEndpoint, load_site_devices
-from adapters.sqlite_store import SqliteStore, default_data_dir
+from adapters.sqlite_schema import default_data_dir
+from adapters.sqlite_store import SqliteStore
 from cli.common import ConfigOption, DataDirOption, console, errors, show_adapter_log, user_errors
 from cluster.config import load_config
 from cluster.errors import KlasterError

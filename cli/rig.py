@@ -11,7 +11,7 @@ from rich.table import Table
 
 from adapters.rig.control import devices_file, info_file, send, stop_rig
 from adapters.rig.faults import BACNET_FAULTS, CLEAR, MODBUS_FAULTS
-from adapters.sqlite_store import default_data_dir
+from adapters.sqlite_schema import default_data_dir
 from cli.common import ConfigOption, DataDirOption, console, show_adapter_log, user_errors
 
 if TYPE_CHECKING:

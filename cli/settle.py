@@ -26,7 +26,8 @@ from adapters.meter_import import import_meter_csv
 from adapters.settlement_identity import input_identity
 from adapters.settlement_inputs import check_month_over, last_complete_month, read_metered_period
 from adapters.settlement_runs import SettlementRun, SettlementRuns
-from adapters.sqlite_store import SqliteStore, default_data_dir
+from adapters.sqlite_schema import default_data_dir
+from adapters.sqlite_store import SqliteStore
 from cli.common import ConfigOption, DataDirOption, console, progress_bar, user_errors
 from cli.settle_report import render_reports
 from cluster.config import ClusterConfig, load_config

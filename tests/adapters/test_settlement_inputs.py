@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from adapters.settlement_inputs import (
 from adapters.sqlite_store import SqliteStore
 from cluster.config import ClusterConfig
 from cluster.errors import KlasterError
-from cluster.timeseries import Quality, SeriesId
+from cluster.timeseries import Quality, SeriesId, TimeSeriesStore
 from tests.adapters.settlement_support import (
     AFTER_MONTH,
     MONTH,
@@ -207,3 +208,39 @@ def test_the_last_complete_month_is_in_local_time(
     config: ClusterConfig, now: str, expected: date
 ) -> None:
     assert last_complete_month(config, pd.Timestamp(now).to_pydatetime()) == expected
+
+
+class LongFrameStore:
+    """The store behind the :class:`TimeSeriesStore` methods alone, as a store without grids."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_") or name not in vars(TimeSeriesStore):
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def test_a_store_without_grids_gives_the_same_month_and_the_same_gaps(
+    store: SqliteStore, config: ClusterConfig
+) -> None:
+    values = month_values(config)
+    values[SeriesId.curtailed("cp-plant")] = pd.Series(1.5, index=values[CITY_IMPORT].index[:10])
+    store.write_readings(readings(values))
+    long_only = cast(TimeSeriesStore, LongFrameStore(store))
+    assert not hasattr(long_only, "read_grid")
+    by_grid = read_metered_period(store, config, MONTH, now=AFTER_MONTH)
+    by_frame = read_metered_period(long_only, config, MONTH, now=AFTER_MONTH)
+    for name in ("import_kwh", "export_kwh", "curtailed_kwh"):
+        pd.testing.assert_frame_equal(getattr(by_frame, name), getattr(by_grid, name))
+    pd.testing.assert_series_equal(by_frame.day_ahead_pln_per_mwh, by_grid.day_ahead_pln_per_mwh)
+    assert by_frame.curtailed_kwh["cp-plant"].sum() == pytest.approx(15.0)
+
+    store.write_readings(readings({CITY_IMPORT: values[CITY_IMPORT].iloc[5:7]}, Quality.STALE))
+    with pytest.raises(MeterDataError) as by_grid_error:
+        read_metered_period(store, config, MONTH, now=AFTER_MONTH)
+    with pytest.raises(MeterDataError) as by_frame_error:
+        read_metered_period(long_only, config, MONTH, now=AFTER_MONTH)
+    assert str(by_frame_error.value) == str(by_grid_error.value)
+    assert f"{CITY_IMPORT}: 2 quarter-hours not fit for a bill" in str(by_grid_error.value)

@@ -17,8 +17,9 @@ import pandas as pd
 import pandas.testing as tm
 import pytest
 
-from adapters.sqlite_schema import SCHEMA_VERSION
-from adapters.sqlite_store import DATABASE_FILE_NAME, SqliteStore, default_data_dir
+from adapters.sqlite_schema import SCHEMA_VERSION, default_data_dir
+from adapters.sqlite_store import DATABASE_FILE_NAME, SqliteStore
+from adapters.store_frames import NO_READING, grid_from_readings
 from cluster.errors import StoreError
 from cluster.timegrid import day_bounds_utc, day_steps
 from cluster.timeseries import (
@@ -132,6 +133,77 @@ def test_naive_read_bounds_are_refused(store: SqliteStore) -> None:
 def test_coverage_reports_first_last_and_count(store: SqliteStore) -> None:
     store.write_readings(readings(LOAD, [1.0, np.nan, 3.0], first=4))
     assert store.coverage(LOAD) == (T0 + 4 * QUARTER, T0 + 6 * QUARTER, 3)
+
+
+def test_a_grid_holds_values_and_qualities_per_step_and_series(store: SqliteStore) -> None:
+    store.write_readings(readings(LOAD, [1.0, 2.0, 3.0]))
+    # A reading without a value differs from no reading: it has a quality.
+    store.write_readings(readings(LOAD, [np.nan], first=1, quality=Quality.MISSING))
+    store.write_readings(readings(PV, [4.0, 5.0], first=2, unit="MW", quality=Quality.ESTIMATED))
+    unknown = "load/unknown/power_kw"
+
+    grid = store.read_grid([PV, unknown, LOAD], quarter_hours(0, 5))
+
+    assert grid.series_ids == (PV, unknown, LOAD)
+    assert grid.values.shape == grid.quality.shape == (5, 3)
+    nan, absent = np.nan, NO_READING
+    np.testing.assert_array_equal(grid.values[:, 2], [1.0, nan, 3.0, nan, nan])
+    np.testing.assert_array_equal(grid.quality[:, 2], [0, 6, 0, absent, absent])
+    np.testing.assert_array_equal(grid.values[:, 0], [nan, nan, 4.0, 5.0, nan])
+    np.testing.assert_array_equal(grid.quality[:, 0], [absent, absent, 1, 1, absent])
+    assert np.isnan(grid.values[:, 1]).all() and (grid.quality[:, 1] == absent).all()
+    assert grid.units == {PV: "MW", LOAD: "kW"}
+    assert grid.values.dtype == np.float64 and np.issubdtype(grid.quality.dtype, np.integer)
+
+
+def test_a_grid_leaves_out_readings_between_and_beyond_its_steps(store: SqliteStore) -> None:
+    store.write_readings(readings(LOAD, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]))
+    hourly_from_step_2 = quarter_hours(2, 5)[::4]  # steps 2 and 6
+    grid = store.read_grid([LOAD], hourly_from_step_2)
+    np.testing.assert_array_equal(grid.values[:, 0], [2.0, 6.0])  # the last step included
+    uneven = pd.DatetimeIndex([T0, T0 + QUARTER, T0 + 5 * QUARTER, T0 + 9 * QUARTER])
+    grid = store.read_grid([LOAD], uneven.tz_convert(WARSAW))  # any zone: the same instants
+    np.testing.assert_array_equal(grid.values[:, 0], [0.0, 1.0, 5.0, np.nan])
+    before_any_reading = quarter_hours(-4, 2)
+    grid = store.read_grid([LOAD], before_any_reading)
+    assert (grid.quality == NO_READING).all()
+    assert grid.units == {LOAD: "kW"}  # a known series has its unit, readings or not
+
+
+def test_an_empty_grid_keeps_its_columns(store: SqliteStore) -> None:
+    store.write_readings(readings(LOAD, [1.0]))
+    grid = store.read_grid([LOAD, PV], quarter_hours(0, 0))
+    assert grid.values.shape == grid.quality.shape == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("steps", "problem"),
+    [
+        (pd.date_range("2026-03-02", periods=3, freq="15min"), "timezone-aware"),
+        (quarter_hours(0, 3)[::-1], "strictly increasing"),
+        (quarter_hours(0, 3).append(quarter_hours(2, 1)), "strictly increasing"),
+        (quarter_hours(0, 3) + pd.Timedelta(milliseconds=500), "fractions of a second"),
+    ],
+)
+def test_steps_that_are_no_grid_are_refused(
+    store: SqliteStore, steps: pd.DatetimeIndex, problem: str
+) -> None:
+    with pytest.raises(StoreError, match=problem):
+        store.read_grid([LOAD], steps)
+
+
+def test_a_grid_from_a_long_frame_equals_the_grid_read(store: SqliteStore) -> None:
+    """Stores that only return long frames give the same grid through grid_from_readings."""
+    store.write_readings(readings(LOAD, [1.0, np.nan, 3.0, 4.0], quality=Quality.STALE))
+    store.write_readings(readings(PV, [5.0, 6.0], first=3, unit="MW"))
+    steps, asked = quarter_hours(1, 4), [PV, "load/unknown/power_kw", LOAD, PV]
+    long = store.read_readings(asked, steps[0], steps[-1] + QUARTER)
+    from_frame = grid_from_readings(long, asked, steps)
+    read = store.read_grid(asked, steps)
+    np.testing.assert_array_equal(from_frame.values, read.values)
+    np.testing.assert_array_equal(from_frame.quality, read.quality)
+    assert from_frame.units == read.units == {PV: "MW", LOAD: "kW"}
+    np.testing.assert_array_equal(read.values[:, 3], read.values[:, 0])  # asked twice
 
 
 def test_rows_in_any_order_are_stored_by_series_and_time(store: SqliteStore) -> None:
