@@ -219,6 +219,10 @@ from cli.purchase import purchase_app  # noqa: E402
 
 app.add_typer(purchase_app, name="purchase")
 
+from cli.evaluate import evaluate_command  # noqa: E402
+
+app.command(name="evaluate")(evaluate_command)
+
 from cli.settle import settle_app  # noqa: E402
 
 app.add_typer(settle_app, name="settle")
