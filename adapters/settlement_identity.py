@@ -1,17 +1,19 @@
 """The identity of a settlement run's inputs: what must be equal for equal output.
 
-A run is identified by the SHA-256 over the canonical config (its
-``model_dump_json``), the metered frames (column names, UTC index and float64
-values, byte for byte), the settlement options (language, members, Shapley)
-and klaster's version. Any change to any of them is a new identity, so a new
-version of the month's settlement.
+A run is identified by the SHA-256 over what changes its numbers: the
+canonical config (its ``model_dump_json``), the metered frames and day-ahead
+prices (column names, UTC index and float64 values, byte for byte), the
+Shapley option (it adds a line to every statement) and klaster's version. Any
+change to any of them is a new identity, so a new version of the month's
+settlement. How the settlement is shown (the reports' language, which members'
+reports are written) is not part of it: those are renderings of one version.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +37,7 @@ class InputIdentity:
     metered_sha256 : str
         The metered frames: index and values bytes of each.
     options : dict
-        The settlement options (language, members, Shapley).
+        The settlement options that change the numbers (Shapley).
     klaster_version : str
         The version of the code that settled.
     """
@@ -77,8 +79,6 @@ def input_identity(
     config: ClusterConfig,
     metered: MeteredPeriod,
     *,
-    lang: str,
-    members: Sequence[str] | None,
     shapley: bool,
     klaster_version: str = cluster.__version__,
 ) -> InputIdentity:
@@ -90,10 +90,6 @@ def input_identity(
         The cluster configuration.
     metered
         The month's metered data and prices.
-    lang
-        The reports' language.
-    members
-        The members whose reports are written; None for all (order does not matter).
     shapley
         Whether the Shapley split is computed.
     klaster_version
@@ -104,11 +100,7 @@ def input_identity(
     for frame in (metered.import_kwh, metered.export_kwh, metered.curtailed_kwh):
         _frame_bytes(metered_digest.update, frame)
     _frame_bytes(metered_digest.update, metered.day_ahead_pln_per_mwh)
-    options: dict[str, object] = {
-        "lang": lang,
-        "members": None if members is None else sorted(set(members)),
-        "shapley": shapley,
-    }
+    options: dict[str, object] = {"shapley": shapley}
     whole = hashlib.sha256()
     for part in (config_sha, metered_digest.hexdigest(), json.dumps(options, sort_keys=True),
                  klaster_version):  # fmt: skip

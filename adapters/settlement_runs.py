@@ -1,14 +1,29 @@
 """Immutable, versioned settlement runs: a registry in SQLite and files written once.
 
-Each run of a month is identified by the SHA-256 of its inputs (the config, the
-metered data, the settlement options and klaster's version). The first run of
-an identity becomes the month's next version: its files go to
-``<data_dir>/settlement/<YYYY-MM>/v<N>/``, are made read-only and are never
-written again, and the registry ``settlement_runs.sqlite`` beside the store
-records the version with every file's SHA-256. Running the same inputs again
-writes nothing: the re-rendered bytes are checked against the recorded ones.
-A new identity for a month that has versions gets the next version, with a
-difference report against the previous one in its folder.
+Each run of a month is identified by the SHA-256 of the inputs that change its
+numbers (the config, the metered data and prices, the Shapley option and
+klaster's version; :mod:`adapters.settlement_identity`). The first run of an
+identity becomes the month's next version, in its own folder::
+
+    <data_dir>/settlement/<YYYY-MM>/v<N>/
+        settlement.json         the canonical settlement: what is billed
+        inputs.json             the identity of its inputs
+        diff-v<N-1>.csv, .txt   differences against the previous version
+        members/<id>/allocation.csv                   a member's quarter-hours
+        coordinator/summary.csv, allocation.csv       every member's totals, quarter-hours
+        <lang>/members/<id>/report.html, report.pdf   a member's report, per language
+        <lang>/coordinator/summary.html               the coordinator's, per language
+
+Reports go into folders (``klaster settle`` puts HTML and PDF under their
+language, the CSV data outside it); the top level is the run's own. A
+version's reports may be completed later: settling the same inputs in
+another language or for other members returns the same version and adds only
+the files it lacks. No file is written twice: each is read-only once written
+and recorded with its SHA-256 in the registry ``settlement_runs.sqlite``
+beside the store (added files as new rows; recorded rows cannot be changed
+or deleted), and a file the version holds is re-rendered and checked byte for
+byte against the recorded one. A new identity for a month that has versions
+gets the next version, with a difference report against the latest one.
 """
 
 from __future__ import annotations
@@ -21,7 +36,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -109,6 +124,8 @@ class SettlementRun:
         Every file, by path.
     created : bool
         True when this call recorded it, False when it was found recorded.
+    added : tuple of str
+        The files this call added to a version found recorded (other languages, members).
     """
 
     period: str
@@ -118,6 +135,7 @@ class SettlementRun:
     folder: Path
     files: tuple[RunFile, ...]
     created: bool = False
+    added: tuple[str, ...] = ()
 
     def file(self, path: str) -> Path:
         """The full path of one of the run's files."""
@@ -141,6 +159,27 @@ def _checked_path(name: str) -> PurePosixPath:
             fix="name report files by relative paths inside the run's folder",
         )
     return path
+
+
+def _write_read_only(path: Path, data: bytes) -> None:
+    """Write a new file (never over one), flushed to disk, then make it read-only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.chmod(_READ_ONLY)
+
+
+def _checked_reports(reports: Mapping[str, bytes]) -> dict[str, bytes]:
+    for name in reports:
+        # The folder's top level holds the run's own files: record, identity, differences.
+        if len(_checked_path(name).parts) == 1:
+            raise SettlementRunError(
+                f"a report may not be named {name!r}: reports go into folders",
+                fix="name report files by relative paths inside folders, e.g. members/<id>/",
+            )
+    return dict(reports)
 
 
 class SettlementRuns:
@@ -235,7 +274,7 @@ class SettlementRuns:
         record_json: bytes,
         reports: Mapping[str, bytes],
     ) -> SettlementRun:
-        """Record a run of ``period``, or return the version these inputs already have.
+        """Record a run of ``period``, or complete the version these inputs already have.
 
         Parameters
         ----------
@@ -246,38 +285,36 @@ class SettlementRuns:
         record_json
             The settlement's canonical JSON (written as ``settlement.json``).
         reports
-            Relative file name → bytes of every report.
+            Path in the run's folder (inside a folder of it) → bytes of every report.
 
         Returns
         -------
         SettlementRun
             A new version (``created`` True) with ``inputs.json``, ``settlement.json``,
-            the reports and, after the first version, ``diff-v<N>.csv`` and
-            ``diff-v<N>.txt`` against version N; or the recorded version of the
-            same identity (``created`` False), its files untouched.
+            the reports and, after the first version, ``diff-v<N>.csv`` and ``.txt``
+            against the latest version N; or the version of the same identity
+            (``created`` False) with the reports it lacked ``added``, the others untouched.
 
         Raises
         ------
         SettlementRunError
             When the same inputs gave bytes other than those recorded, a recorded
-            file was changed on disk, or a version's folder exists unrecorded.
+            file was changed on disk, or a version's folder or file exists unrecorded.
         """
-        files = {RECORD_FILE: record_json, **dict(reports)}
-        for name in files:
-            _checked_path(name)
+        files = {RECORD_FILE: record_json, **_checked_reports(reports)}
         written: list[Path] = []
         try:
             with self._transaction("record a settlement run", write=True) as connection:
                 earlier = self._versions(connection, period)
                 same = next((r for r in earlier if r.input_sha256 == identity.sha256), None)
                 if same is not None:
-                    self._verify(same, files)
-                    return same
+                    return self._complete(connection, same, files, written)
                 return self._record_new(connection, period, identity, earlier, files, written)
         except BaseException:
-            # A failed commit must not leave a folder the registry does not know.
-            for folder in written:
-                shutil.rmtree(folder, ignore_errors=True)
+            # A failed commit must not leave a folder or file the registry does not know.
+            for path in written:
+                with suppress(OSError):
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
             raise
 
     def _record_new(
@@ -322,24 +359,71 @@ class SettlementRuns:
             period, version, identity.sha256, created, folder, run_files, created=True
         )
 
-    def verify(self, run: SettlementRun) -> None:
-        """Raise :class:`SettlementRunError` unless every file of a run is as recorded."""
-        self._verify(run, {})
+    def _complete(
+        self,
+        connection: sqlite3.Connection,
+        run: SettlementRun,
+        files: Mapping[str, bytes],
+        written: list[Path],
+    ) -> SettlementRun:
+        """Check the files a version holds against ``files``; add the others, to ``written``."""
+        self.verify(run, files)
+        recorded = {f.path for f in run.files}
+        added = tuple(
+            RunFile(name, _sha256(data), len(data))
+            for name, data in sorted(files.items())
+            if name not in recorded
+        )
+        if not added:
+            return run
+        # New rows only: a version's recorded files are never changed.
+        connection.executemany(
+            _INSERT_FILE,
+            [(run.period, run.version, f.path, f.sha256, f.size_bytes) for f in added],
+        )
+        for file in added:
+            self._add_file(run, file.path, files[file.path], written)
+        return replace(
+            run,
+            files=tuple(sorted((*run.files, *added), key=lambda f: f.path)),
+            added=tuple(f.path for f in added),
+        )
 
-    def _verify(self, run: SettlementRun, rendered: Mapping[str, bytes]) -> None:
+    @staticmethod
+    def _add_file(run: SettlementRun, name: str, data: bytes, written: list[Path]) -> None:
+        """Write one new file into a recorded version's folder, never over another file."""
+        path = run.folder / _checked_path(name)
+        if path.is_file() and path.read_bytes() == data:
+            # Left by a run interrupted before its commit: exactly what would be written.
+            path.chmod(_READ_ONLY)
+            return
+        if path.exists():
+            raise SettlementRunError(
+                f"{path} exists but is not in the settlement registry",
+                fix="a run was interrupted or the file was copied there: move it away "
+                "and settle again",
+            )
+        partial = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+        try:
+            _write_read_only(partial, data)
+            # A link, unlike a rename, never replaces a file that appeared meanwhile;
+            # the file appears whole or not at all.
+            os.link(partial, path)
+            written.append(path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def verify(self, run: SettlementRun, rendered: Mapping[str, bytes] | None = None) -> None:
+        """Raise :class:`SettlementRunError` unless every file of a run is as recorded.
+
+        Files in ``rendered`` (path → bytes) that the run holds must have the recorded bytes.
+        """
         recorded = {f.path: f for f in run.files}
-        problems = []
-        for name, data in sorted(rendered.items()):
-            if name not in recorded:
-                problems.append(f"{name} was not written by v{run.version}")
-            elif _sha256(data) != recorded[name].sha256:
-                problems.append(f"{name} re-rendered with other bytes")
-        if rendered:
-            problems += [
-                f"{name} was not rendered again"
-                for name in recorded
-                if name not in rendered and name != INPUTS_FILE and not name.startswith("diff-v")
-            ]
+        problems = [
+            f"{name} re-rendered with other bytes"
+            for name, data in sorted((rendered or {}).items())
+            if name in recorded and _sha256(data) != recorded[name].sha256
+        ]
         if problems:
             raise SettlementRunError(
                 f"settlement {run.period} v{run.version}: the same inputs did not give the same "
@@ -382,13 +466,7 @@ class SettlementRuns:
         partial = folder.with_name(f".{folder.name}.partial-{uuid.uuid4().hex[:8]}")
         try:
             for name, data in files.items():
-                path = partial / _checked_path(name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("xb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                path.chmod(_READ_ONLY)
+                _write_read_only(partial / _checked_path(name), data)
             # The version appears whole, by one rename, or not at all.
             partial.rename(folder)
         except BaseException:

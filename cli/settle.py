@@ -3,10 +3,14 @@
 ``klaster settle`` reads the month's meter data and prices from the store,
 settles it (:func:`cluster.settlement_money.settle`), renders the reports
 (:func:`cli.settle_report.render_reports`) and records the run
-(:mod:`adapters.settlement_runs`): the same inputs give the version already
-recorded, checked byte for byte; changed inputs (late meter data) give the
-next version with a difference report. ``klaster settle import-meter`` brings
-late or corrected meter data into the store.
+(:mod:`adapters.settlement_runs`, which shows the run's folder). The HTML and
+PDF reports go under their language (``pl/members/<id>/report.html``), the CSV
+data, the same in every language, outside it (``members/<id>/allocation.csv``).
+The same inputs give the version already recorded, its files checked byte for
+byte: another ``--lang`` or ``--member`` only adds the reports it lacks. Changed
+inputs (late meter data, prices, config, ``--shapley``) give the next version
+with a difference report. ``klaster settle import-meter`` brings late or
+corrected meter data into the store.
 """
 
 from __future__ import annotations
@@ -42,6 +46,33 @@ from cluster.timeseries import Quality
 settle_app = typer.Typer(
     help="Settle a month: members' invoices, savings and reports, as versioned runs.",
 )
+
+
+#: Reports in these formats are written in a language, so under its folder.
+LANGUAGE_SUFFIXES = (".html", ".pdf")
+
+
+def report_layout(reports: dict[str, bytes], lang: str) -> dict[str, bytes]:
+    """Rendered reports by their paths in a run's folder: HTML and PDF under ``<lang>/``.
+
+    Parameters
+    ----------
+    reports
+        Relative path → bytes, as rendered (``members/<id>/report.html``,
+        ``coordinator/summary.csv``, ...).
+    lang
+        The language of the HTML and PDF reports, e.g. ``"pl"``.
+
+    Returns
+    -------
+    dict
+        The same bytes: ``members/<id>/report.html`` as ``<lang>/members/<id>/report.html``;
+        the CSV files, the same in every language, keep their paths.
+    """
+    return {
+        (f"{lang}/{name}" if Path(name).suffix in LANGUAGE_SUFFIXES else name): data
+        for name, data in reports.items()
+    }
 
 
 class ReportLanguage(StrEnum):
@@ -129,17 +160,20 @@ def _copy_out(run: SettlementRun, out: Path) -> Path:
 
 
 def _print_run(run: SettlementRun, copy: Path | None) -> None:
+    # soft_wrap: a narrow terminal must not break a path where a reader would copy it.
     if run.created:
-        console.print(f"settlement {run.period} v{run.version} recorded in {run.folder}")
+        text = f"settlement {run.period} v{run.version} recorded in {run.folder}"
     else:
-        console.print(
+        added = f"{len(run.added)} report file(s) added, the others" if run.added else "reports"
+        text = (
             f"settlement {run.period} v{run.version}: the same inputs as recorded; "
-            f"reports re-rendered and identical; files in {run.folder}"
+            f"{added} re-rendered and identical; files in {run.folder}"
         )
+    console.print(text, soft_wrap=True)
     for path in run.difference_files:
-        console.print(f"  differences against v{run.version - 1}: {path}")
+        console.print(f"  differences against v{run.version - 1}: {path}", soft_wrap=True)
     if copy is not None:
-        console.print(f"  copied to {copy}")
+        console.print(f"  copied to {copy}", soft_wrap=True)
 
 
 @settle_app.callback(invoke_without_command=True)
@@ -193,13 +227,17 @@ def settle(
             with progress_bar("writing history to the store", "days") as progress:
                 ensure_synthetic_history(store, cluster_config, start, end, on_progress=progress)
         metered = read_metered_period(store, cluster_config, chosen, allow_synthetic=synthetic)
-    identity = input_identity(
-        cluster_config, metered, lang=str(language), members=members, shapley=shapley
-    )
+    # The reports' language and members are renderings of a version, not its inputs.
+    identity = input_identity(cluster_config, metered, shapley=shapley)
     settlement = settle_month(cluster_config, chosen, metered, shapley=shapley)
     reports = render_reports(settlement, lang=str(language), members=members)
     with SettlementRuns.open(folder) as runs:
-        run = runs.record(settlement.period, identity, canonical_json(settlement), reports)
+        run = runs.record(
+            settlement.period,
+            identity,
+            canonical_json(settlement),
+            report_layout(reports, str(language)),
+        )
     console.print(_summary_table(settlement, members))
     _print_run(run, _copy_out(run, out) if out is not None else None)
 

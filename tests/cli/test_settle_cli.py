@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 
 from adapters.settlement_runs import REGISTRY_FILE_NAME
 from cli.main import app
+from cli.settle import report_layout
 from tests.adapters.settlement_support import SMALL_CLUSTER
 
 MONTH = "2026-09"
@@ -23,8 +24,8 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-def klaster(*arguments: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in arguments], env={"COLUMNS": "200"})
+def klaster(*arguments: str | Path, columns: int = 200) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in arguments], env={"COLUMNS": str(columns)})
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -49,15 +50,33 @@ def test_a_month_is_recorded_once_and_late_meter_data_gives_a_second_version(
     assert [row[0] for row in cells] == ["city", "shown"]
     assert cells[1][1:] == cells[0][1:]  # the total of one member is that member
     recorded = files_of(v1)
-    assert {"settlement.json", "inputs.json", "members/city/report.html",
-            "members/city/report.pdf", "coordinator/summary.csv"} <= set(recorded)  # fmt: skip
-    assert not any(name.startswith("members/school") for name in recorded)
+    assert {"settlement.json", "inputs.json", "pl/members/city/report.html",
+            "pl/members/city/report.pdf", "pl/coordinator/summary.html",
+            "members/city/allocation.csv", "coordinator/summary.csv"} <= set(recorded)  # fmt: skip
+    assert not any("members/school" in name for name in recorded)
     assert (data / REGISTRY_FILE_NAME).is_file()
 
     again = klaster(*settle)
     assert again.exit_code == 0, again.output
-    assert "v1: the same inputs as recorded" in again.output
+    assert "v1: the same inputs as recorded; reports re-rendered and identical" in again.output
+    assert files_of(v1) == recorded
+
+    # The same month in English for the school, in a narrow terminal: the same version.
+    english = klaster(*settle[:-1], "school", "--lang", "en", columns=60)
+    assert english.exit_code == 0, english.output
+    added = {"en/members/school/report.html", "en/members/school/report.pdf",
+             "en/coordinator/summary.html", "members/school/allocation.csv"}  # fmt: skip
+    assert f"v1: the same inputs as recorded; {len(added)} report file(s) added" in (
+        english.output.replace("\n", "")
+    )
+    # The path is printed whole, on one line, however narrow the terminal.
+    assert any(line.endswith(f"files in {v1}") for line in english.output.splitlines())
     assert not (data / "settlement" / MONTH / "v2").exists()
+    completed = files_of(v1)
+    assert set(completed) == set(recorded) | added
+    assert {name: completed[name] for name in recorded} == recorded  # nothing rewritten
+    assert b'lang="en"' in completed["en/members/school/report.html"]
+    recorded = completed
 
     # The operator delivers corrected readings of the city's meter for 2 September.
     rows = "".join(
@@ -78,7 +97,7 @@ def test_a_month_is_recorded_once_and_late_meter_data_gives_a_second_version(
     assert second.exit_code == 0, second.output
     v2 = data / "settlement" / MONTH / "v2"
     assert f"settlement {MONTH} v2 recorded in {v2}" in second.output.replace("\n", "")
-    assert f"differences against v1: {v2 / 'diff-v1.csv'}" in second.output.replace("\n", "")
+    assert f"  differences against v1: {v2 / 'diff-v1.csv'}" in second.output.splitlines()
     differences = list(csv.DictReader(io.StringIO((v2 / "diff-v1.csv").read_text())))
     changed = {(r["member"], r["line_kind"]) for r in differences if r["line_kind"] != "total"}
     assert ("city", "distribution_energy") in changed
@@ -124,3 +143,20 @@ def test_a_bad_meter_file_is_refused_line_by_line(tmp_path: Path, config_file: P
         result.output
     )
     assert isinstance(result.exception, SystemExit)
+
+
+def test_html_and_pdf_go_under_their_language_and_data_outside() -> None:
+    rendered = {
+        "members/sp-1/report.html": b"h",
+        "members/sp-1/report.pdf": b"p",
+        "members/sp-1/allocation.csv": b"a",
+        "coordinator/summary.html": b"s",
+        "coordinator/summary.csv": b"c",
+    }
+    assert report_layout(rendered, "en") == {
+        "en/members/sp-1/report.html": b"h",
+        "en/members/sp-1/report.pdf": b"p",
+        "members/sp-1/allocation.csv": b"a",
+        "en/coordinator/summary.html": b"s",
+        "coordinator/summary.csv": b"c",
+    }
