@@ -50,7 +50,6 @@ from optimisation.evaluation import (
     EvaluatedDay,
     Evaluation,
     Mode,
-    SetpointRule,
     evaluate,
 )
 from optimisation.evaluation.loop import GRID_CO2_KG_PER_MWH
@@ -291,13 +290,6 @@ def evaluate_command(
     workers: Annotated[
         int, typer.Option(min=1, help="Processes for the forecasts (1: in this process).")
     ] = 2,
-    setpoints: Annotated[
-        SetpointRule,
-        typer.Option(
-            help="Zone setpoints sent from a plan: as_sent (the schedule's, to 0.5 °C) or "
-            "planned (the planned room temperature rounded up to 0.1 °C)."
-        ),
-    ] = SetpointRule.PLANNED,
 ) -> None:
     """Simulate the cluster day by day: baseline, klaster's plan and perfect foresight.
 
@@ -331,7 +323,7 @@ def evaluate_command(
 
             evaluation = evaluate(
                 loaded, days, source, solve_options=options, grid_co2_kg_per_mwh=grid_co2,
-                warm_up_days=warm_up_days, setpoints=setpoints, on_day=after_day,
+                warm_up_days=warm_up_days, on_day=after_day,
             )  # fmt: skip
     console.print(totals_table(evaluation))
     for holds, line in target_lines(evaluation):

@@ -8,7 +8,7 @@ heating cannot hold is not a reason to give up the day: the shortfall is a
 declared soft slack, charged per kelvin-hour and reported.
 
 The plan reaches the BMS as a setpoint per zone and step: the planned room
-temperature at the end of the step, to 0.5 °C.
+temperature at the end of the step, rounded up to 0.1 °C.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 
-#: The resolution of a zone setpoint sent to a BMS, °C.
-SETPOINT_RESOLUTION_C = 0.5
+#: The resolution of a zone setpoint sent to a BMS, °C (BACnet analog values take it).
+SETPOINT_RESOLUTION_C = 0.1
 #: Outdoor temperatures outside this range are taken for a unit mistake, °C.
 PLAUSIBLE_OUTDOOR_C = (-50.0, 50.0)
 
@@ -222,9 +222,11 @@ def baseline_heat_kw(
 def setpoint_plan_c(temp_c: float, band_min_c: float, band_max_c: float) -> float:
     """The setpoint sent for a planned end-of-step temperature, °C.
 
-    The planned temperature to the nearest 0.5 °C, kept inside the comfort
-    band: a plan that falls short of the band (heating too small) still asks
-    the BMS for the band, and rounding never takes a setpoint out of it.
+    The planned temperature rounded up to :data:`SETPOINT_RESOLUTION_C`, kept
+    inside the comfort band. Up, because where the plan pre-heats at the
+    heating's full power a thermostat given a lower setpoint stops short and
+    the room starts the occupied hours colder than planned. A plan that falls
+    short of the band (heating too small) still asks the BMS for the band.
 
     Parameters
     ----------
@@ -234,11 +236,12 @@ def setpoint_plan_c(temp_c: float, band_min_c: float, band_max_c: float) -> floa
         The comfort band at that instant, °C.
     """
     grid = SETPOINT_RESOLUTION_C
-    rounded = math.floor(temp_c / grid + 0.5) * grid
+    # A hair above a grid value is that value: the solver's tolerance, not a wish for more.
+    rounded = round(math.ceil(temp_c / grid - 1e-6) * grid, 6)
     if rounded < band_min_c:
-        rounded = math.ceil(band_min_c / grid - 1e-9) * grid
+        rounded = round(math.ceil(band_min_c / grid - 1e-9) * grid, 6)
     if rounded > band_max_c:
-        rounded = math.floor(band_max_c / grid + 1e-9) * grid
+        rounded = round(math.floor(band_max_c / grid + 1e-9) * grid, 6)
     if not band_min_c <= rounded <= band_max_c:
         # A band narrower than the grid: the setpoint goes as it is, inside the band.
         rounded = min(max(temp_c, band_min_c), band_max_c)

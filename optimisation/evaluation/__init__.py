@@ -8,7 +8,6 @@ runs the baseline, klaster and perfect foresight through a period.
 
 from optimisation.evaluation.decisions import (
     Decisions,
-    SetpointRule,
     baseline_decisions,
     planned_decisions,
 )
@@ -41,7 +40,6 @@ __all__ = [
     "Mode",
     "ModeDay",
     "RealisedDay",
-    "SetpointRule",
     "SettlementError",
     "baseline_decisions",
     "evaluate",

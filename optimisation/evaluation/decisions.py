@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -65,35 +64,16 @@ def _series(schedule: Schedule, asset: str, quantity: str, steps: pd.DatetimeInd
     return values.reindex(steps).to_numpy(dtype=float)
 
 
-class SetpointRule(StrEnum):
-    """Which setpoint a zone is sent from a plan.
-
-    ``as_sent``: the schedule's ``setpoint_c``, the planned room temperature to
-    the nearest 0.5 °C. ``planned``: the planned room temperature rounded up to
-    :data:`FINE_SETPOINT_C`, so the room never ends a step colder than planned
-    where the plan pre-heats at the heating's full power.
-    """
-
-    AS_SENT = "as_sent"
-    PLANNED = "planned"
-
-
-#: The resolution of a ``planned`` setpoint, °C.
-FINE_SETPOINT_C = 0.1
-
-
 def planned_decisions(
     schedule: Schedule,
     config: ClusterConfig,
     steps: pd.DatetimeIndex,
-    setpoints: SetpointRule = SetpointRule.AS_SENT,
 ) -> Decisions:
     """The commands a schedule sends for ``steps`` (UTC step starts of its day).
 
     A zone the schedule has no setpoint for (left out of the flexibility)
     keeps the uncoordinated setpoints of :func:`baseline_decisions`; a
-    circuit without a dim plan burns at full output. ``setpoints`` says how
-    a zone's setpoint is read from the plan.
+    circuit without a dim plan burns at full output.
     """
     fallback = baseline_decisions(config, steps, wte_available={})
     planned_zones = set(schedule.assets.loc[schedule.assets["quantity"] == "setpoint_c", "asset"])
@@ -109,7 +89,7 @@ def planned_decisions(
         wte_on={c.id: _series(schedule, c.id, "on", steps) for c in assets.wte_chps},
         wte_output_kw={c.id: _series(schedule, c.id, "output_kw", steps) for c in assets.wte_chps},
         setpoint_c={
-            zone_id: _setpoints(schedule, zone_id, steps, setpoints)
+            zone_id: _series(schedule, zone_id, "setpoint_c", steps)
             if zone_id in planned_zones
             else default
             for zone_id, default in fallback.setpoint_c.items()
@@ -121,16 +101,6 @@ def planned_decisions(
             for c in assets.lighting_circuits
         },
     )
-
-
-def _setpoints(
-    schedule: Schedule, zone_id: str, steps: pd.DatetimeIndex, rule: SetpointRule
-) -> FloatArray:
-    if rule is SetpointRule.AS_SENT:
-        return _series(schedule, zone_id, "setpoint_c", steps)
-    planned = _series(schedule, zone_id, "temp_c", steps)
-    # A hair below a grid value is that value: the solver's tolerance, not a wish for more.
-    return np.ceil(planned / FINE_SETPOINT_C - 1e-6) * FINE_SETPOINT_C
 
 
 def flat_output_kw(chp: WasteToEnergyCHP) -> float:

@@ -20,8 +20,7 @@ A plan that starts from the rooms' measured temperatures instead of a
 periodic day must also leave them warm enough for tomorrow, or every Monday
 (and every day after a holiday) starts cold:
 :func:`~optimisation.evaluation.handover.add_handover` adds that hand-over
-as a soft limit. The zones' setpoints are read from the plan by a
-:class:`~optimisation.evaluation.decisions.SetpointRule`.
+as a soft limit. The zones get the setpoints the schedule sends.
 
 Every mode is settled by :func:`~optimisation.evaluation.realised.settle_day`
 on the same actual values. The first day of every mode starts from the
@@ -57,7 +56,6 @@ from optimisation.diagnosis import diagnose, flagged_schedule
 from optimisation.errors import NoPlanError, OptimisationError
 from optimisation.evaluation.decisions import (
     Decisions,
-    SetpointRule,
     baseline_decisions,
     planned_decisions,
 )
@@ -253,7 +251,6 @@ def evaluate(
     solve_options: SolveOptions | None = None,
     grid_co2_kg_per_mwh: float = GRID_CO2_KG_PER_MWH,
     warm_up_days: int = 1,
-    setpoints: SetpointRule = SetpointRule.PLANNED,
     on_day: Callable[[EvaluatedDay, int, int], None] | None = None,
 ) -> Evaluation:
     """Run the three modes through ``days`` (consecutive local days) and settle each day.
@@ -276,9 +273,6 @@ def evaluate(
         CO2 of a MWh drawn from the grid, kg/MWh (reported, not priced).
     warm_up_days
         Days run before the period and left out of the result, days.
-    setpoints
-        How a plan's zone setpoints are read (see
-        :class:`~optimisation.evaluation.decisions.SetpointRule`).
     on_day
         Called after each day with ``(day, done, total)``; warm-up days count in ``total``.
     """
@@ -315,7 +309,7 @@ def evaluate(
             else:
                 frame = data.forecast if mode is Mode.KLASTER else data.actual
                 plan, status = _plan(state, day, steps, frame, solve_options)
-                decisions = planned_decisions(plan, state.config, steps, setpoints)
+                decisions = planned_decisions(plan, state.config, steps)
             plan_time = time.perf_counter() - plan_started
             realised = settle_day(
                 state.config, day, steps, data.actual, decisions, state.options,

@@ -122,9 +122,9 @@ def test_preheats_in_the_cheap_steps_before_occupancy_as_computed_by_hand() -> N
     np.testing.assert_allclose(heat, [q0, q1, 0.0, 0.0], atol=1e-6)
     temp = values(schedule, "bldg/z1", "temp_c")
     np.testing.assert_allclose(temp, [a * 18 + b * q0, 20 / a**2, 20 / a, 20.0], atol=1e-6)
-    # Setpoints: the planned temperatures to the nearest 0.5 °C (18.76 → 19, 20.51 → 20.5,
-    # 20.25 → 20.5, 20 → 20).
-    np.testing.assert_allclose(values(schedule, "bldg/z1", "setpoint_c"), [19.0, 20.5, 20.5, 20.0])
+    # Setpoints: the planned temperatures rounded up to 0.1 °C (18.76 → 18.8, 20.51 → 20.6,
+    # 20.25 → 20.3, 20 → 20).
+    np.testing.assert_allclose(values(schedule, "bldg/z1", "setpoint_c"), [18.8, 20.6, 20.3, 20.0])
     np.testing.assert_allclose(values(schedule, "bldg/z1", "electric_kw"), heat, atol=1e-9)
     assert values(schedule, "bldg/z1", "comfort_violation_kh").sum() == 0
 
@@ -225,8 +225,9 @@ def test_comfort_bands_hold_and_setpoints_stay_inside_them(
         setpoint = values(schedule, f"bldg/{zone_id}", "setpoint_c")
         assert (temp >= low - 1e-6).all() and (temp <= high + 1e-6).all()
         assert (setpoint >= low).all() and (setpoint <= high).all()
-        assert (np.abs(setpoint - temp) <= 0.25 + 1e-6).all()
-        assert (setpoint * 2 == np.round(setpoint * 2)).all()
+        # Rounded up to the 0.1 °C grid: never below the plan, less than a step above it.
+        assert (setpoint >= temp - 1e-6).all() and (setpoint - temp < 0.1 + 1e-6).all()
+        np.testing.assert_allclose(setpoint * 10, np.round(setpoint * 10), atol=1e-9)
         assert values(schedule, f"bldg/{zone_id}", "comfort_violation_kh").sum() == 0
     # The heating does work in the cold: the zones are held well above their unoccupied
     # minimum by day, and the plan starts the morning warm-up before 07:00.
@@ -328,12 +329,12 @@ def test_a_start_temperature_for_an_unknown_zone_is_refused() -> None:
 @pytest.mark.parametrize(
     ("temp_c", "low", "high", "expected"),
     [
-        (20.26, 20.0, 24.0, 20.5),
-        (20.24, 20.0, 24.0, 20.0),
+        (20.21, 20.0, 24.0, 20.3),  # up: the room must not end the step colder than planned
+        (20.2000001, 20.0, 24.0, 20.2),  # the solver's tolerance is not a wish for more
         (19.2, 20.0, 24.0, 20.0),  # short of the band: the band is asked for
         (24.3, 20.0, 24.0, 24.0),
-        (20.6, 20.3, 20.7, 20.5),
-        (20.4, 20.1, 20.4, 20.4),  # no 0.5 step inside the band: the value, kept inside
+        (23.96, 20.0, 23.95, 23.9),  # rounding up would leave the band: the band's last step
+        (20.42, 20.41, 20.44, 20.42),  # no 0.1 step inside the band: the value, kept inside
     ],
 )
 def test_setpoint_rounding_stays_in_the_band(

@@ -25,7 +25,6 @@ from optimisation.evaluation import (
     Evaluation,
     EvaluationError,
     Mode,
-    SetpointRule,
     baseline_decisions,
     evaluate,
     money_cost_pln,
@@ -405,15 +404,15 @@ def test_handover_looks_past_an_empty_day_to_the_next_occupied_one(
     assert with_monday > sunday_only + 1.0
 
 
-def test_setpoints_are_read_as_sent_or_rounded_up_from_the_planned_temperature(
+def test_zones_get_the_setpoints_the_schedule_sends(
     config: ClusterConfig,
 ) -> None:
     steps = day_steps(FIRST_DAY, config.cluster.zone, 15)[:2]
     rows = [
-        (steps[0], "bldg-school/z1", "setpoint_c", 20.0),
-        (steps[1], "bldg-school/z1", "setpoint_c", 20.0),
+        (steps[0], "bldg-school/z1", "setpoint_c", 20.1),
+        (steps[1], "bldg-school/z1", "setpoint_c", 20.5),
         (steps[0], "bldg-school/z1", "temp_c", 20.04),
-        (steps[1], "bldg-school/z1", "temp_c", 20.1000000001),
+        (steps[1], "bldg-school/z1", "temp_c", 20.45),
     ]
     idle = [("battery-school", "charge_kw"), ("battery-school", "discharge_kw"),
             ("wte", "on"), ("wte", "output_kw")]  # fmt: skip
@@ -421,11 +420,8 @@ def test_setpoints_are_read_as_sent_or_rounded_up_from_the_planned_temperature(
     assets = pd.DataFrame(rows, columns=["ts", "asset", "quantity", "value"]).assign(unit="")
     schedule = Schedule(FIRST_DAY, "Europe/Warsaw", 15, pd.DataFrame(), assets,
                         pd.DataFrame(), pd.DataFrame())  # fmt: skip
-    sent = planned_decisions(schedule, config, steps, SetpointRule.AS_SENT)
-    fine = planned_decisions(schedule, config, steps, SetpointRule.PLANNED)
-    assert sent.setpoint_c["bldg-school/z1"].tolist() == [20.0, 20.0]
-    # Up to the next 0.1 °C; a value a hair above a grid point (solver noise) stays on it.
-    assert fine.setpoint_c["bldg-school/z1"] == pytest.approx([20.1, 20.1])
+    fine = planned_decisions(schedule, config, steps)
+    assert fine.setpoint_c["bldg-school/z1"].tolist() == [20.1, 20.5]
     # A zone the plan has no setpoints for keeps the uncoordinated ones.
     assert fine.setpoint_c["bldg-school/z2"].tolist() == [16.0, 16.0]
     # Circuits without a dim plan burn at full output.
