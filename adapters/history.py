@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from adapters.demo.meters import meter_series_ids
 from adapters.demo_history import DEMO_SEED, generate_history, history_series_ids
 from cluster.config import ClusterConfig
 from cluster.timeseries import TimeSeriesStore
@@ -55,13 +56,18 @@ def ensure_synthetic_history(
     *,
     seed: int = DEMO_SEED,
     on_progress: Callable[[int, int], None] | None = None,
+    meters: bool = False,
 ) -> int:
     """Generate and store the synthetic history missing in ``[start, end)``.
 
     Returns the number of rows written. ``on_progress(done_days, total_days)``
-    is called after each chunk.
+    is called after each chunk. The billing meters (a third of the rows) are
+    stored only with ``meters=True``: settlement needs them, planning does not.
     """
     series_ids = history_series_ids(config)
+    if not meters:
+        left_out = set(meter_series_ids(config))
+        series_ids = [s for s in series_ids if s not in left_out]
     step = pd.Timedelta(minutes=config.cluster.step_minutes)
     ranges = missing_ranges(store, series_ids, start, end, step)
     chunks: list[tuple[pd.Timestamp, pd.Timestamp]] = []
@@ -75,7 +81,10 @@ def ensure_synthetic_history(
     done_days = 0
     written = 0
     for chunk_start, chunk_end in chunks:
-        written += store.write_readings(generate_history(config, chunk_start, chunk_end, seed))
+        history = generate_history(config, chunk_start, chunk_end, seed)
+        if not meters:
+            history = history[history["series_id"].isin(series_ids)]
+        written += store.write_readings(history)
         done_days += (chunk_end - chunk_start).days
         if on_progress:
             on_progress(done_days, total_days)

@@ -225,7 +225,9 @@ def settle(
             check_month_over(cluster_config, chosen)
             start, end = month_bounds_utc(chosen, cluster_config.cluster.zone)
             with progress_bar("writing history to the store", "days") as progress:
-                ensure_synthetic_history(store, cluster_config, start, end, on_progress=progress)
+                ensure_synthetic_history(
+                    store, cluster_config, start, end, on_progress=progress, meters=True
+                )
         metered = read_metered_period(store, cluster_config, chosen, allow_synthetic=synthetic)
     # The reports' language and members are renderings of a version, not its inputs.
     identity = input_identity(cluster_config, metered, shapley=shapley)

@@ -40,7 +40,7 @@ def test_a_range_beyond_the_stored_span_is_joined_to_it(tmp_path: Path) -> None:
     assert widened[0] == earlier.tz_convert("UTC") and widened[2] == 16 * 96
 
 
-def test_the_billing_meters_are_stored_with_the_history(tmp_path: Path) -> None:
+def test_the_billing_meters_are_stored_only_when_asked_for(tmp_path: Path) -> None:
     demo = load_demo_config()
     config = demo.model_copy(
         update={
@@ -53,6 +53,9 @@ def test_the_billing_meters_are_stored_with_the_history(tmp_path: Path) -> None:
     meters = [SeriesId.metered_import("cp-sp-1"), SeriesId.metered_export("cp-sp-1")]
     with SqliteStore.open(tmp_path) as store:
         ensure_synthetic_history(store, config, start, end)
+        assert store.read_readings(meters, start, end).empty  # planning needs no meters
+        assert not store.read_readings([SeriesId.load("cp-sp-1")], start, end).empty
+        ensure_synthetic_history(store, config, start, end, meters=True)
         stored = store.read_readings(meters, start, end)
         wide = store.read_series(meters, start, end)
     assert len(stored) == 2 * 2 * 96
