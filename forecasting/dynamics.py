@@ -16,6 +16,13 @@ with one set of coefficients per lead time, fitted directly by least squares
 over many past origins (a *direct* multi-step forecast: no recursion, so no
 compounding of a misfitted one-step model). The errors of these forecasts at
 the past origins give the intervals.
+
+The summaries are of the residuals relative to the profile's value
+:math:`\\hat y_t` (:math:`r_t / \\hat y_t`, with a floor), and the forecast
+residual is that share of the step's own :math:`\\hat y`: a building busier
+than usual is busier in proportion, by night and by day, on a Saturday as on
+a Monday. The past origins are taken near the time of day of the forecast's
+own origin (see :func:`_origins_like_last`).
 """
 
 from __future__ import annotations
@@ -31,16 +38,20 @@ from forecasting.intervals import ErrorQuantiles
 #: Lead times fitted one by one, days; beyond, the last lead's coefficients fade.
 HORIZON_DAYS = 2
 #: The longer level window, days.
-LONG_LEVEL_DAYS = 4
+LONG_LEVEL_DAYS = 5
 #: Upper edges of the lead-time buckets of the error quantiles, hours.
 BUCKET_EDGES_H = (1.0, 3.0, 6.0, 12.0, 24.0, 48.0)
-#: Origins are taken every this many hours of history.
-ORIGIN_STRIDE_H = 4.0
+#: Origins are taken every this many hours of history ...
+ORIGIN_STRIDE_H = 1.0
+#: ... within this many hours of the time of day of the forecast origin.
+ORIGIN_WINDOW_H = 3.0
 #: Lead times up to this many steps keep their own coefficients; later ones are smoothed.
 _UNSMOOTHED_LEADS = 8
 _SMOOTHING_WIDTH = 9
 #: Fewest origin-lead pairs for a direct fit; with fewer, residuals stand for errors.
 _MIN_PAIRS = 200
+#: Share of the mean absolute level below which levels count as that share.
+_FLOOR_SHARE = 0.1
 #: Relative ridge keeping the per-lead normal equations well posed.
 _RIDGE = 1e-6
 
@@ -84,21 +95,30 @@ class LeadDynamics:
         Upper edges of the lead-time buckets, steps.
     slots_per_day
         Steps in a day.
+    level_floor
+        Least level deviations are measured against, in the series' unit (keeps
+        relative deviations finite where the profile nears zero).
     """
 
     coefficients: FloatArray
     errors: ErrorQuantiles
     bucket_edges: IntArray
     slots_per_day: int
+    level_floor: float
 
     @classmethod
-    def fit(cls, residual: FloatArray, slots: IntArray, slots_per_day: int) -> LeadDynamics:
+    def fit(
+        cls, residual: FloatArray, expected: FloatArray, slots: IntArray, slots_per_day: int
+    ) -> LeadDynamics:
         """Fit the coefficients and collect the errors at past origins.
 
         Parameters
         ----------
         residual
             The profile model's residuals on a regular grid (NaN where unknown).
+        expected
+            The profile model's values on the same grid, in the series' unit: the
+            levels the residuals are measured against.
         slots
             Local time-of-day slot of each step.
         slots_per_day
@@ -108,10 +128,10 @@ class LeadDynamics:
         edges = np.array(
             [max(1, round(hours * slots_per_day / 24)) for hours in BUCKET_EDGES_H], dtype=np.int64
         )
-        summary = summaries(residual, slots_per_day)
-        stride = max(1, round(ORIGIN_STRIDE_H * slots_per_day / 24))
-        origins = np.arange(slots_per_day - 1, len(residual) - 1, stride)
-        origins = origins[np.isfinite(summary[origins]).all(axis=1)]
+        floor = level_floor(expected)
+        scale = np.maximum(np.nan_to_num(expected), floor)
+        summary = summaries(residual / scale, slots_per_day)
+        origins = _origins_like_last(summary, slots, slots_per_day)
         leads = np.arange(1, horizon + 1)
         targets = origins[:, None] + leads[None, :]
         inside = targets < len(residual)
@@ -119,25 +139,26 @@ class LeadDynamics:
         actual = np.where(inside, residual[targets], np.nan)
         known = np.isfinite(actual)
         if known.sum() < _MIN_PAIRS:
-            return cls._without_origins(residual, slots, slots_per_day, horizon, edges)
+            return cls._without_origins(residual, slots, slots_per_day, horizon, edges, floor)
         at_origin = summary[origins]
-        mask = known.astype(float)
+        target_scale = scale[targets]
+        mask = np.where(known, target_scale**2, 0.0)
         # Per lead h: sum over origins of mask * F F^T, as one matrix product per (p, q).
         products = (at_origin[:, :, None] * at_origin[:, None, :]).reshape(len(origins), 9)
         gram = (mask.T @ products).reshape(horizon, 3, 3)
-        moment = np.where(known, actual, 0.0).T @ at_origin
+        moment = np.where(known, actual * target_scale, 0.0).T @ at_origin
         scale = np.trace(gram, axis1=1, axis2=2)[:, None, None] / 3.0
         ridge = (_RIDGE * scale + 1e-12) * np.eye(3)[None, :, :]
         coefficients = np.linalg.solve(gram + ridge, moment[:, :, None])[:, :, 0]
         coefficients[_UNSMOOTHED_LEADS:] = _running_mean(coefficients, _SMOOTHING_WIDTH)[
             _UNSMOOTHED_LEADS:
         ]
-        error = actual - at_origin @ coefficients.T
+        error = actual - target_scale * (at_origin @ coefficients.T)
         buckets = np.broadcast_to(_bucket(leads, edges)[None, :], error.shape)
         quantiles = ErrorQuantiles.from_errors(
             error[known], slots[targets][known], buckets[known], slots_per_day, len(edges)
         )
-        return cls(coefficients, quantiles, edges, slots_per_day)
+        return cls(coefficients, quantiles, edges, slots_per_day, floor)
 
     @classmethod
     def _without_origins(
@@ -147,6 +168,7 @@ class LeadDynamics:
         slots_per_day: int,
         horizon: int,
         edges: IntArray,
+        floor: float,
     ) -> LeadDynamics:
         """No carry-over; the residuals themselves stand for the errors at every lead."""
         known = np.isfinite(residual)
@@ -159,19 +181,26 @@ class LeadDynamics:
             slots_per_day,
             1,
         )
-        return cls(np.zeros((horizon, 3)), quantiles, edges, slots_per_day)
+        return cls(np.zeros((horizon, 3)), quantiles, edges, slots_per_day, floor)
 
     def holdout_ratio(
-        self, residual: FloatArray, slots: IntArray, inflation: FloatArray, cut: int
+        self,
+        residual: FloatArray,
+        expected: FloatArray,
+        slots: IntArray,
+        inflation: FloatArray,
+        cut: int,
     ) -> float:
         """Day-ahead absolute errors after ``cut`` over the ones the quantiles expect.
 
         Forecasts start at every local midnight after position ``cut`` and
         cover the next day; the model behind ``residual`` must have been
         fitted on the steps before ``cut`` only. The ratio of each day's sum
-        of absolute errors to its expected sum; the median over the days.
+        of absolute errors to its expected sum; the mean over the days but
+        the worst (the median of two or fewer).
         """
-        summary = summaries(residual, self.slots_per_day)
+        scale = self._scale(expected)
+        summary = summaries(residual / scale, self.slots_per_day)
         origins = np.flatnonzero(slots[cut:] == 0) + cut - 1
         origins = origins[np.isfinite(summary[origins]).all(axis=1)]
         if len(origins) == 0:
@@ -179,7 +208,8 @@ class LeadDynamics:
         leads = np.arange(1, self.slots_per_day + 1)
         inside = origins[:, None] + leads[None, :] < len(residual)
         targets = np.where(inside, origins[:, None] + leads[None, :], 0)
-        error = residual[targets] - summary[origins] @ self.coefficients[: len(leads)].T
+        carried = summary[origins] @ self.coefficients[: len(leads)].T
+        error = residual[targets] - scale[targets] * carried
         mean_abs_z = np.mean(np.abs(self.errors.quantiles), axis=1)
         bucket = np.clip(_bucket(leads, self.bucket_edges), 0, len(mean_abs_z) - 1)
         expected = self.errors.slot_scale[slots[targets]] * inflation[targets] * mean_abs_z[bucket]
@@ -187,30 +217,43 @@ class LeadDynamics:
         days = known.sum(axis=1) > 0
         if not days.any():
             return 1.0
-        # Per day, then the median: one day of a regime change (a school reopening)
-        # must not make every interval of the next weeks enormous.
+        # Per day, then the mean without the worst day: one day of a regime change
+        # (a school reopening) must not make every interval of the next weeks
+        # enormous, but the ordinary bad days must count (a median would not see them).
         actual_abs = np.where(known, np.abs(error), 0.0).sum(axis=1)[days]
         expected_abs = np.where(known, expected, 0.0).sum(axis=1)[days]
-        return float(np.median(actual_abs / expected_abs))
+        ratios = np.sort(actual_abs / expected_abs)
+        return float(np.mean(ratios[:-1]) if len(ratios) > 2 else np.median(ratios))
 
     def state(
-        self, residual: FloatArray, index: pd.DatetimeIndex
+        self, residual: FloatArray, expected: FloatArray, index: pd.DatetimeIndex
     ) -> tuple[pd.Timestamp, FloatArray]:
         """The origin (last step whose summaries are known) and its summaries."""
-        summary = summaries(residual, self.slots_per_day)
+        summary = summaries(residual / self._scale(expected), self.slots_per_day)
         usable = np.flatnonzero(np.isfinite(summary).all(axis=1))
         if len(usable) == 0:
             return index[-1], np.zeros(3)
         last = int(usable[-1])
         return index[last], summary[last]
 
-    def expected_error(self, leads: IntArray, at_origin: FloatArray) -> FloatArray:
-        """The forecast residual at each lead (steps ahead of the origin)."""
+    def _scale(self, expected: FloatArray) -> FloatArray:
+        result: FloatArray = np.maximum(np.nan_to_num(expected), self.level_floor)
+        return result
+
+    def expected_error(
+        self, leads: IntArray, at_origin: FloatArray, expected: FloatArray
+    ) -> FloatArray:
+        """The forecast residual at each lead (steps ahead of the origin).
+
+        ``expected`` is the profile model's value at each of these steps: the
+        carried-over deviations are relative to it.
+        """
         horizon = len(self.coefficients)
         inside = np.clip(leads, 1, horizon) - 1
         # Beyond the fitted leads the levels' shares halve every day.
         fade = np.where(leads > horizon, 0.5 ** ((leads - horizon) / self.slots_per_day), 1.0)
-        result: FloatArray = (self.coefficients[inside] @ at_origin) * fade
+        relative = (self.coefficients[inside] @ at_origin) * fade
+        result: FloatArray = relative * self._scale(expected)
         return result
 
     def intervals(
@@ -228,6 +271,35 @@ class LeadDynamics:
         """
         buckets = _bucket(leads, self.bucket_edges)
         return dict(self.errors.intervals(point, slots, buckets, levels, inflation))
+
+
+def level_floor(expected: FloatArray) -> float:
+    """The least level deviations are relative to: a tenth of the mean absolute level."""
+    known = np.isfinite(expected)
+    mean = float(np.mean(np.abs(expected[known]))) if known.any() else 0.0
+    return max(_FLOOR_SHARE * mean, 1e-9)
+
+
+def _origins_like_last(summary: FloatArray, slots: IntArray, slots_per_day: int) -> IntArray:
+    """Past origins at about the time of day of the last usable one (the forecast's origin).
+
+    How much of the last day's level carries into the next hours depends on
+    the time of day: from midnight the last 24 hours are yesterday, whose own
+    daily ups and downs are over; from noon they include this morning, which
+    shares its day with the next hours. Coefficients fitted on origins at all
+    times of day would carry too much of yesterday into a day-ahead forecast.
+    """
+    known = np.flatnonzero(np.isfinite(summary).all(axis=1))
+    known = known[(known >= slots_per_day - 1) & (known < len(summary) - 1)]
+    if len(known) == 0:
+        return known
+    last_slot = int(slots[known[-1]])
+    half_day = slots_per_day // 2
+    distance = np.abs((slots[known] - last_slot + half_day) % slots_per_day - half_day)
+    stride = max(1, round(ORIGIN_STRIDE_H * slots_per_day / 24))
+    window = round(ORIGIN_WINDOW_H * slots_per_day / 24)
+    chosen: IntArray = known[(distance <= window) & (distance % stride == 0)]
+    return chosen
 
 
 def _bucket(leads: IntArray, edges: IntArray) -> IntArray:

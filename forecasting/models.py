@@ -105,6 +105,16 @@ DEFAULT_MODELS: dict[SeriesKind, str] = {
 }
 
 
+#: Options the default model of a kind gets unless they are given. Building loads
+#: count heating degrees from 18 °C, the customary base of heating degree days
+#: (rooms are kept near 20 °C and people, lights and sun give the last degrees):
+#: the response then starts with the first cool days of autumn, before the
+#: heating season proper, and is learned by the time it matters.
+DEFAULT_OPTIONS: dict[SeriesKind, dict[str, Any]] = {
+    SeriesKind.LOAD: {"heating_base_c": 18.0},
+}
+
+
 def available_models() -> dict[str, str]:
     """Every model name with a one-line description."""
     return {name: entry.description for name, entry in MODELS.items()}
@@ -288,6 +298,8 @@ def fit(
         )
     days = _valid_days(history, step)
     notes: list[str] = []
+    if name == default_model(series_kind):
+        options = {**DEFAULT_OPTIONS.get(series_kind, {}), **options}
     chosen = make_model(name, timezone=timezone, country=country, **options)
     while True:
         if days < chosen.min_history_days:

@@ -1,11 +1,15 @@
 """The calendar profile of a series and its temperature scaling, fitted by alternating LS.
 
 A *profile class* says which daily shape a local day follows: each working
-weekday (Monday-Friday) has its own, shrunk towards the pooled working-day
-shape by how much that weekday really differs (a theatre closed on Mondays
-differs a lot; an office's Tuesday not at all), then Saturday, Sunday or
-public holiday, and working day in a school break. Within a class the shape
-has one level per local time-of-day slot.
+weekday (Monday-Friday) has its own, then Saturday, Sunday or public
+holiday, and working day in a school break. Within a class the shape has
+one level per local time-of-day slot. The classes seen on few days are
+shrunk towards shapes seen on many, block by block of the day, by how much
+they really differ there (empirical Bayes): each weekday towards the pooled
+working day (a theatre closed on Mondays differs a lot; an office's Tuesday
+not at all), Saturday and Sunday towards each other, then they and the
+school-break day towards the working day (a Saturday night is a working
+night; a Saturday noon is not).
 
 Fitting alternates between the levels (weighted means per class and slot,
 given the temperature factor) and the coefficients (a small weighted least
@@ -31,6 +35,14 @@ BRIDGE, BREAK_BLEND = 1, 2
 SPECIAL_NAMES = {BRIDGE: "bridge day", BREAK_BLEND: "school-break day"}
 #: Rounds of alternating least squares.
 ALTERNATIONS = 4
+#: Classes whose shape is pulled towards the pooled working day block by block.
+BLOCK_SHRUNK = (SATURDAY, SUNDAY_HOLIDAY, SCHOOL_BREAK)
+WEEKEND = (SATURDAY, SUNDAY_HOLIDAY)
+#: Blocks of the local day with a pull of their own (two hours each).
+SHRINK_BLOCKS = 12
+#: Effective days a class needs at a slot for a level of its own: one day is
+#: evidence (a theatre's only Monday since it reopened, closed), none is not.
+_MIN_EFFECTIVE_DAYS = 0.5
 #: Stands for the pooled working-day shape among the stand-ins of an empty cell.
 _POOLED = -1
 _STAND_INS: dict[int, tuple[int, ...]] = {
@@ -198,6 +210,32 @@ def _class_levels(
     return levels, denominator.astype(float), effective
 
 
+def _block_shares(
+    difference: FloatArray, noise_variance: FloatArray, effective: FloatArray, known: np.ndarray
+) -> FloatArray:
+    """Per slot: the share of a class's difference from the pooled shape that is kept.
+
+    One empirical-Bayes share per block of :data:`SHRINK_BLOCKS` of the day:
+    the block's mean squared difference beyond what noise alone gives
+    (:math:`\\tau^2`), over that plus the noise. Blocks of a day differ
+    (a Saturday is a working day at night and not at noon), so each has its own.
+    """
+    slots_per_day = len(difference)
+    block = np.minimum(np.arange(slots_per_day) * SHRINK_BLOCKS // slots_per_day, SHRINK_BLOCKS - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        noise = np.where(known, noise_variance / effective, 0.0)
+        counts = np.bincount(block, weights=known.astype(float), minlength=SHRINK_BLOCKS)
+        squares = np.bincount(
+            block, weights=np.where(known, difference, 0.0) ** 2, minlength=SHRINK_BLOCKS
+        )
+        mean_square = squares / counts
+        mean_noise = np.bincount(block, weights=noise, minlength=SHRINK_BLOCKS) / counts
+        signal = np.maximum(0.0, mean_square - mean_noise)
+        share = np.where(signal + mean_noise > 0, signal / (signal + mean_noise), 0.0)
+    result: FloatArray = np.nan_to_num(share)[block]
+    return result
+
+
 def _shrink_weekdays(
     table: FloatArray,
     weight: FloatArray,
@@ -222,20 +260,62 @@ def _shrink_weekdays(
     shrunk = table[rows].copy()
     counts = effective[rows].copy()
     for row in rows:
-        known = (effective[row] > 1) & ~np.isnan(table[row]) & ~np.isnan(pooled)
+        known = (effective[row] > _MIN_EFFECTIVE_DAYS) & ~np.isnan(table[row]) & ~np.isnan(pooled)
         if not known.any():
             shrunk[row] = pooled
             counts[row] = pooled_count
             continue
         difference = np.where(known, table[row] - pooled, 0.0)
-        noise = float(np.mean(noise_variance[known] / effective[row][known]))
-        signal = max(0.0, float(np.mean(difference[known] ** 2)) - noise)
-        share = signal / (signal + noise) if signal + noise > 0 else 0.0
+        share = _block_shares(difference, noise_variance, effective[row], known)
         shrunk[row] = np.where(known, pooled + share * difference, pooled)
         with np.errstate(invalid="ignore", divide="ignore"):
-            variance = share**2 / effective[row] + (1 - share) ** 2 / np.maximum(pooled_count, 1)
+            variance = share / effective[row] + (1 - share) ** 2 / np.maximum(pooled_count, 1)
             counts[row] = np.where(known, 1.0 / variance, pooled_count)
     return shrunk, pooled, counts
+
+
+def _shrink_rows(
+    table: FloatArray,
+    effective: FloatArray,
+    rows: tuple[int, ...],
+    target: FloatArray,
+    target_count: FloatArray,
+    noise_variance: FloatArray,
+) -> None:
+    """Rows of ``table`` pulled towards ``target`` block by block, where they match it.
+
+    A Saturday differs from a working day in the opening hours, often not at
+    all at night; and a building closed at weekends is closed alike on
+    Saturdays and Sundays. Where a class and a better-known shape agree, the
+    class's few days (one a week) are a noisy estimate of what the many
+    days of that shape tell better. The pull is the empirical-Bayes share of
+    :func:`_block_shares`, so the hours that do differ keep their own level.
+    Changes ``table`` and ``effective`` (effective day counts) in place.
+    """
+    for row in rows:
+        known = (effective[row] > _MIN_EFFECTIVE_DAYS) & ~np.isnan(table[row]) & ~np.isnan(target)
+        if not known.any():
+            continue
+        difference = np.where(known, table[row] - target, 0.0)
+        share = _block_shares(difference, noise_variance, effective[row], known)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # Posterior variance of the pulled level (share × the raw level's
+            # variance): the pooled shape cannot know the part of the difference
+            # given up, so the spread is not the smaller shrunk one.
+            variance = share / effective[row] + (1 - share) ** 2 / np.maximum(target_count, 1)
+        table[row] = np.where(known, target + share * difference, table[row])
+        effective[row] = np.where(known, 1.0 / variance, effective[row])
+
+
+def _pooled_rows(
+    table: FloatArray, effective: FloatArray, rows: tuple[int, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """The effective-count-weighted mean shape of ``rows`` and its effective count."""
+    weight = np.where(np.isnan(table[list(rows)]), 0.0, effective[list(rows)])
+    total = weight.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.where(total > 0, np.nansum(table[list(rows)] * weight, axis=0) / total, np.nan)
+    return pooled, total
 
 
 def _fill(table: FloatArray, pooled: FloatArray) -> FloatArray:
@@ -276,6 +356,11 @@ def _levels_round(
     table = table.copy()
     table[list(WEEKDAYS)] = shrunk
     count_table[list(WEEKDAYS)] = counts
+    pooled_count = effective.reshape(shape)[list(WEEKDAYS)].sum(axis=0)
+    # Saturday and Sunday towards each other, then all rare classes towards the working day.
+    weekend, weekend_count = _pooled_rows(table, count_table, WEEKEND)
+    _shrink_rows(table, count_table, WEEKEND, weekend, weekend_count, noise_variance)
+    _shrink_rows(table, count_table, BLOCK_SHRUNK, pooled, pooled_count, noise_variance)
     return _fill(table, pooled).reshape(-1), count_table.reshape(-1)
 
 

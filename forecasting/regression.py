@@ -9,11 +9,11 @@ The value of a step is modelled as
 
 - :math:`m_{k,s}` is the level at local time-of-day slot :math:`s` on
   profile class :math:`k` (:mod:`forecasting.profile`): each working
-  weekday (shrunk towards the pooled working day by how much it really
-  differs), Saturday, Sunday or public holiday, and (for a building that
+  weekday, Saturday, Sunday or public holiday, and (for a building that
   follows the school calendar, ``school_breaks=True``) working day in a
-  school break. Slots are on the local wall clock, so the 92- and 100-step
-  DST days need nothing special.
+  school break; each class is shrunk towards the pooled working day, block
+  by block of the day, by how much it really differs there. Slots are on
+  the local wall clock, so the 92- and 100-step DST days need nothing special.
 - Bridge days are working days shifted towards the Sunday profile by a
   fitted share :math:`\\theta` (0 = an ordinary working day, 1 = a Sunday);
   so are school-break days while the history holds fewer than
@@ -27,10 +27,15 @@ The value of a step is modelled as
   exercises (no cold days in summer) is left out.
 - :math:`x_t` are optional extra regressors (occupancy), entering linearly.
 - :math:`r_t` are the errors, carried into the forecast by lead time from
-  the recent mean error and the last deviation (:mod:`forecasting.dynamics`).
+  the recent mean error and the last deviation, both relative to the
+  profile's level (:mod:`forecasting.dynamics`): a building 5 % busier than
+  usual is 5 % busier at night too, not as many kW busier as by day.
 
-Recent days weigh more (half-life ``halflife_days``, two weeks by default),
-so a building that changes its habits is followed within weeks. Fitting is
+Recent days weigh more (half-life ``halflife_days``, three weeks by
+default), so a building that slowly changes its habits is followed within
+weeks. A clear change of the daily pattern (a theatre reopening after its
+summer recess: :mod:`forecasting.regime`) is followed at once: once a week
+of the new pattern is seen, the history before it is left out. Fitting is
 alternating least squares on per-cell sums and a tiny linear solve: a
 quarter-hour series with eight weeks of history fits in about 20 ms.
 
@@ -79,6 +84,7 @@ from forecasting.profile import (
     ProfileDesign,
     fit_profile,
 )
+from forecasting.regime import RegimeChange, detect_regime_change
 
 #: How many derived temperature arrays a process keeps.
 _TEMPERATURE_CACHE_SIZE = 16
@@ -117,6 +123,9 @@ class CalendarRegression:
         Further regressor columns entering linearly (e.g. occupancy).
     halflife_days
         Half-life of the weight of past days, days; None weighs all alike.
+    regime_changes
+        Whether a clear change of the daily pattern (:mod:`forecasting.regime`)
+        cuts the history at the change.
     """
 
     timezone: str = "Europe/Warsaw"
@@ -126,7 +135,8 @@ class CalendarRegression:
     cooling_base_c: float = 22.0
     school_breaks: bool = False
     extra_regressors: tuple[str, ...] = ()
-    halflife_days: float | None = 14.0
+    halflife_days: float | None = 21.0
+    regime_changes: bool = True
     name: str = "calendar_regression"
     min_history_days: float = 14.0
     fallback: str | None = "naive_daily"
@@ -220,6 +230,49 @@ class CalendarRegression:
         index = pd.DatetimeIndex(history.index).tz_convert("UTC")
         step = infer_step_minutes(index, label)
         values = history.to_numpy(dtype=float)
+        fitted, design, residual = self._fit_values(values, index, regressors, step, label, ())
+        if not self.regime_changes:
+            return fitted
+        change = self._regime_change(values, design, residual, step)
+        if change is None:
+            return fitted
+        day = pd.Timestamp(change.first_day, unit="D").date()
+        note = (
+            f"the daily pattern changed on {day} ({change.relative_change:.0%} of the mean "
+            "level): the history before it is left out"
+        )
+        # Days of the old regime become unknown: every later step (profile, degree
+        # terms, error dynamics, hold-out check) then sees the new regime only.
+        recent = np.where(design.features.day_number >= change.first_day, values, np.nan)
+        return self._fit_values(recent, index, regressors, step, label, (note,))[0]
+
+    @staticmethod
+    def _regime_change(
+        values: FloatArray, design: ProfileDesign, residual: FloatArray, step_minutes: int
+    ) -> RegimeChange | None:
+        """The latest clear change of the daily pattern the fitted model leaves unexplained."""
+        known = np.isfinite(values)
+        if not known.any():
+            return None
+        return detect_regime_change(
+            residual,
+            design.features.day_number,
+            design.features.slot,
+            design.profile_class,
+            steps_per_day(step_minutes),
+            float(np.mean(np.abs(values[known]))),
+        )
+
+    def _fit_values(
+        self,
+        values: FloatArray,
+        index: pd.DatetimeIndex,
+        regressors: pd.DataFrame | None,
+        step: int,
+        label: str,
+        notes_so_far: tuple[str, ...],
+    ) -> tuple[_FittedCalendarRegression, ProfileDesign, FloatArray]:
+        """The fitted model, the history's design and the model's residuals on it."""
         features = step_features(index, ZoneInfo(self.timezone), step, self.country)
         valid = ~np.isnan(values)
         break_days = np.unique(
@@ -227,14 +280,15 @@ class CalendarRegression:
         )
         own_break = self.school_breaks and len(break_days) >= MIN_OWN_PROFILE_DAYS
         design = self.design(index, regressors, step, own_break, label)
-        notes: list[str] = []
+        notes = list(notes_so_far)
         terms = self._active_terms(design, valid, notes)
         slots_per_day = steps_per_day(step)
         fit = fit_profile(values, design, terms, slots_per_day, self._weights(index, valid))
-        residual = values - fit.predict(design, terms)
-        dynamics = LeadDynamics.fit(residual, design.features.slot, slots_per_day)
+        expected = fit.predict(design, terms)
+        residual = values - expected
+        dynamics = LeadDynamics.fit(residual, expected, design.features.slot, slots_per_day)
         spread = self._holdout_spread(values, design, terms, index, slots_per_day)
-        return _FittedCalendarRegression(
+        fitted = _FittedCalendarRegression(
             model=self,
             series_id=label,
             step_minutes=step,
@@ -243,10 +297,11 @@ class CalendarRegression:
             profile=fit,
             dynamics=dynamics,
             spread=spread,
-            state=dynamics.state(residual, index),
+            state=dynamics.state(residual, expected, index),
             last_observed=index[-1],
             notes=tuple(notes),
         )
+        return fitted, design, residual
 
     def _holdout_spread(
         self,
@@ -272,11 +327,12 @@ class CalendarRegression:
             index, valid, until=index[cut - 1]
         )
         early = fit_profile(values, design, terms, slots_per_day, early_weights)
-        residual = values - early.predict(design, terms)
+        expected = early.predict(design, terms)
+        residual = values - expected
         fitted_part = np.where(np.arange(len(values)) < cut, residual, np.nan)
-        dynamics = LeadDynamics.fit(fitted_part, design.features.slot, slots_per_day)
+        dynamics = LeadDynamics.fit(fitted_part, expected, design.features.slot, slots_per_day)
         ratio = dynamics.holdout_ratio(
-            residual, design.features.slot, early.inflation[early.cells(design)], cut
+            residual, expected, design.features.slot, early.inflation[early.cells(design)], cut
         )
         return float(np.clip(ratio, 1.0, MAX_SPREAD))
 
@@ -339,7 +395,7 @@ class _FittedCalendarRegression:
         expected = self.profile.predict(design, self.terms)
         origin, at_origin = self.state
         leads = lead_steps(steps, origin, self.step_minutes)
-        point_values = expected + self.dynamics.expected_error(leads, at_origin)
+        point_values = expected + self.dynamics.expected_error(leads, at_origin, expected)
         point = pd.Series(point_values, index=steps, name=self.series_id)
         slots = design.features.slot
         inflation = self.profile.inflation[self.profile.cells(design)] * self.spread
@@ -384,5 +440,7 @@ class _FittedCalendarRegression:
             index, regressors, self.step_minutes, self.own_break_profile, self.series_id
         )
         design = self._unseen_specials(design, [])
-        residual = history.to_numpy(dtype=float) - self.profile.predict(design, self.terms)
-        return replace(self, state=self.dynamics.state(residual, index), last_observed=index[-1])
+        expected = self.profile.predict(design, self.terms)
+        residual = history.to_numpy(dtype=float) - expected
+        state = self.dynamics.state(residual, expected, index)
+        return replace(self, state=state, last_observed=index[-1])
