@@ -148,3 +148,17 @@ connection_point = "{connection_point}"
 kwp = 50.0
 inverter_limit_kw = 45.0
 """
+
+
+#: The school's battery ``battery-school`` at ``cp-school``: 50 kW, 100 kWh, half full.
+SCHOOL_BATTERY = """\
+[[assets.batteries]]
+id = "battery-school"
+connection_point = "cp-school"
+power_kw = 50.0
+energy_kwh = 100.0
+round_trip_efficiency = 0.9
+soc_min_pct = 10.0
+soc_max_pct = 90.0
+soc_initial_pct = 50.0
+"""

@@ -32,6 +32,7 @@ from cluster.schedule import Schedule
 from tests.clusters import (
     CITY_AND_SCHOOL_MEMBERS,
     LIGHTING_CABINET_AB,
+    SCHOOL_BATTERY,
     SCHOOL_BUILDING_TWO_ZONES,
     cluster_header,
 )
@@ -91,16 +92,8 @@ connection_point = "cp-school"
 kwp = 300.0
 inverter_limit_kw = 250.0
 
-[[assets.batteries]]
-id = "battery-school"
-connection_point = "cp-school"
-power_kw = 50.0
-energy_kwh = 100.0
-round_trip_efficiency = 0.9
-soc_min_pct = 10.0
-soc_max_pct = 90.0
-soc_initial_pct = 50.0
 """,
+        SCHOOL_BATTERY,
         LIGHTING_CABINET_AB,
         SCHOOL_BUILDING_TWO_ZONES,
     ]
