@@ -25,6 +25,7 @@ from cli.common import (
 from cli.render import config_summary, print_schedule_run
 from cluster.config import demo_config_text, load_config
 from cluster.errors import DataError
+from cluster.sizing import heating_sizing_warnings
 from optimisation.solve import SolveOptions
 
 app = typer.Typer(
@@ -180,11 +181,25 @@ def schedule(
 def config_check(
     path: Annotated[Path | None, typer.Argument(help=CONFIG_HELP)] = None,
 ) -> None:
-    """Validate a cluster configuration and print what it holds."""
+    """Validate a cluster configuration and print what it holds.
+
+    Warnings (e.g. heating too small for the design outdoor temperature) are
+    printed in yellow; they do not make the configuration invalid.
+    """
     loaded = load_config(path)
     source = str(path) if path else "built-in demo cluster"
     console.print(config_summary(loaded, source))
-    console.print(f"[green]{source}: configuration is valid[/green]")
+    warnings = heating_sizing_warnings(loaded)
+    for warning in warnings:
+        console.print(
+            f"warning: {warning.key}: {warning.message}\n  fix: {warning.fix}",
+            style="yellow",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    noted = f", with {len(warnings)} warning{'s' * (len(warnings) != 1)}" if warnings else ""
+    console.print(f"[green]{source}: configuration is valid{noted}[/green]")
 
 
 @config_app.command("demo")

@@ -31,6 +31,10 @@ from cluster.lighting import DEFAULT_WEIGHTING_TABLE
 class ClusterInfo(FrozenModel):
     """The cluster itself: name, where it is, and the length of its time step.
 
+    ``design_outdoor_temp_c`` is the PN-EN 12831 design outdoor temperature of
+    the site, °C, for which building heating is sized (Polish climate zones
+    I–V: −16, −18, −20, −22, −24 °C).
+
     ``lighting_weighting`` adapts the CEN/TR 13201-1 weighting table: values
     given by class system, parameter and option (the TR's names) replace the
     TR's example values, e.g. ``{ M = { traffic_volume = { very_low = -2 } } }``.
@@ -43,6 +47,8 @@ class ClusterInfo(FrozenModel):
     longitude_deg: float = Field(ge=-180, le=180)
     altitude_m: float = 0.0
     country: str = Field(default="PL", pattern=r"^[A-Z]{2}$")
+    #: Kielce lies in climate zone III.
+    design_outdoor_temp_c: float = Field(default=-20.0, ge=-60, le=20)
     lighting_weighting: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
 
     @field_validator("lighting_weighting")
