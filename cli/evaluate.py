@@ -9,10 +9,8 @@ that came; the actuals are the stored values of the day, with the lamps
 burning as the actual cloud and sun said. The loop itself is
 :func:`optimisation.evaluation.evaluate`.
 
-A dim level is fixed the day before, so klaster plans the lighting on the
-upper bound of the traffic forecast's 99 % interval (:data:`TRAFFIC_LEVEL`)
-with a margin (:data:`TRAFFIC_MARGIN`) rather than on its point: a night
-busier than forecast must not find a road dimmed below its class.
+klaster plans the lighting as the daily job does, on a high bound of the
+traffic (:mod:`forecasting.lighting_traffic`).
 """
 
 from __future__ import annotations
@@ -44,6 +42,7 @@ from forecasting.batch import FitCache
 from forecasting.daily import HISTORY_DAYS, forecast_day
 from forecasting.irradiance import Site
 from forecasting.lighting import lamps_on_fraction
+from forecasting.lighting_traffic import TRAFFIC_LEVEL, traffic_planned_for_lighting
 from forecasting.weather import WEATHER_SERIES, WeatherForecastError, with_forecast_error
 from optimisation.evaluation import (
     DayData,
@@ -59,11 +58,6 @@ from optimisation.solve import SolveOptions
 #: the share of occupied zone-hours allowed outside the comfort band.
 TARGET_CAPTURED_SHARE = 0.90
 TARGET_COMFORT_SHARE = 0.01
-#: Level of the traffic forecast's interval whose upper bound the lighting is planned on.
-TRAFFIC_LEVEL = 0.99
-#: Factor on that bound: the interval is the model's own estimate of its error, and a
-#: road dimmed below its class costs more than the energy a little more light takes.
-TRAFFIC_MARGIN = 1.25
 
 _LABELS = {
     Mode.BASELINE: "baseline (uncoordinated)",
@@ -142,16 +136,7 @@ class StoreDays:
                 f"the store lacks actual values of {day} for: {', '.join(missing)}",
                 fix="evaluate days that have passed and are stored, or use --synthetic-history",
             )
-        planned = forecast.values.copy()
-        for circuit in self.config.assets.lighting_circuits:
-            # The dim level is fixed a day ahead: it is planned on the traffic's upper
-            # bound, so the class is met on all but the rarest nights.
-            column = SeriesId.traffic(circuit.id)
-            result = forecast.results.get(column)
-            if result is not None and TRAFFIC_LEVEL in result.intervals:
-                upper = result.intervals[TRAFFIC_LEVEL]["upper"].reindex(steps)
-                bound = TRAFFIC_MARGIN * upper.to_numpy(dtype=float)
-                planned[column] = np.fmax(bound, planned[column])
+        planned = traffic_planned_for_lighting(forecast, self.config)
         return DayData(forecast=planned, actual=actual.astype(float))
 
 

@@ -32,8 +32,10 @@ from cluster.errors import DataError
 from cluster.schedule import Schedule
 from cluster.timegrid import day_bounds_utc, day_steps
 from cluster.timeseries import RunRecord, SeriesId
+from forecasting.base import DEFAULT_LEVELS
 from forecasting.batch import FitCache
 from forecasting.daily import DayForecast, fit_fingerprints, forecast_day
+from forecasting.lighting_traffic import TRAFFIC_LEVEL, traffic_planned_for_lighting
 from forecasting.series import series_specs
 from optimisation.diagnosis import Diagnosis, diagnose, flagged_schedule
 from optimisation.extract import extract_schedule
@@ -192,7 +194,10 @@ def run_schedule(
         with clock.stage("fit cache"):
             loaded, fingerprints, reused = load_fit_cache(config, data_dir, day, refit=refit)
         with clock.stage("forecast"):
-            forecast = forecast_day(config, steps, store.read_series, cache=loaded.cache)
+            forecast = forecast_day(
+                config, steps, store.read_series, cache=loaded.cache,
+                levels=(*DEFAULT_LEVELS, TRAFFIC_LEVEL),
+            )  # fmt: skip
         with clock.stage("fit cache"):
             write_fit_cache(loaded.cache, data_dir, fingerprints)
         if forecast.failed:
@@ -209,7 +214,10 @@ def run_schedule(
             config=config,
             day=day,
             steps=steps,
-            forecasts=forecast.values.drop(columns=[SeriesId.DAY_AHEAD_PRICE]),
+            # Dim levels are planned on a high bound of the traffic, not its point.
+            forecasts=traffic_planned_for_lighting(forecast, config).drop(
+                columns=[SeriesId.DAY_AHEAD_PRICE]
+            ),
             day_ahead_price_pln_per_mwh=forecast.values[SeriesId.DAY_AHEAD_PRICE],
         )
         with clock.stage("model build"):
