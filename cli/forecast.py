@@ -45,6 +45,7 @@ from forecasting.base import ForecastError
 from forecasting.daily import HISTORY_DAYS, DayForecast, forecast_day
 from forecasting.irradiance import Site
 from forecasting.models import available_models
+from forecasting.occupancy_regressor import buildings_by_load
 from forecasting.series import SeriesSpec, series_specs
 from forecasting.weather import WEATHER_SERIES, WeatherForecastError
 
@@ -310,6 +311,7 @@ def backtest(
         weather_error=None if perfect_weather else WeatherForecastError(),
         refit_days=refit_days,
         workers=workers,
+        buildings=buildings_by_load(loaded),
     )
     start = day_bounds_utc(from_day, zone)[0] - pd.Timedelta(days=history_days)
     end = day_bounds_utc(to_day, zone)[1]

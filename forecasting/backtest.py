@@ -22,6 +22,11 @@ in between). The forecasts are compared with what happened:
 - for PV, the skill in RMSE against persistence of yesterday, on daylight
   steps only (``1 - RMSE / RMSE_persistence``).
 
+The load of a connection point with public buildings behind it gets their
+occupancy as a regressor, as in the daily forecast, when the setup names
+the buildings (``BacktestSetup.buildings``, from
+:func:`forecasting.occupancy_regressor.buildings_by_load`).
+
 Weather: the demo's stored weather is what happened. Fed to the models as
 it is, it would be a perfect forecast and would flatter every
 weather-driven model, so by default it is replaced by a simulated day-ahead
@@ -41,12 +46,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from cluster.assets import PublicBuilding
 from cluster.timegrid import day_steps
 from forecasting.base import ForecastResult
 from forecasting.batch import FitCache, forecast_many
 from forecasting.grid import to_wall_clock
 from forecasting.irradiance import Site, sky_at
 from forecasting.metrics import coverage, mae, pinball_loss, relative_mae, rmse
+from forecasting.occupancy_regressor import OCCUPANCY_REGRESSOR, occupancy_inputs
 from forecasting.series import SeriesGroup, SeriesSpec
 from forecasting.weather import (
     WEATHER_SERIES,
@@ -85,6 +92,12 @@ class BacktestSetup:
         A fitted model is reused (updated) for this many days, then refitted.
     workers
         Worker processes.
+    buildings
+        The public buildings behind each load series, by series id
+        (:func:`forecasting.occupancy_regressor.buildings_by_load`); their
+        occupancy is a regressor of that load.
+    occupancy
+        Whether the occupancy of ``buildings`` is used.
     """
 
     specs: Sequence[SeriesSpec]
@@ -93,6 +106,8 @@ class BacktestSetup:
     weather_error: WeatherForecastError | None = field(default_factory=WeatherForecastError)
     refit_days: int = 7
     workers: int = 2
+    buildings: Mapping[str, Sequence[PublicBuilding]] = field(default_factory=dict)
+    occupancy: bool = OCCUPANCY_REGRESSOR
 
 
 @dataclass(frozen=True)
@@ -317,23 +332,37 @@ def run_backtest(
     failures: dict[tuple[str, str], list[str]] = {}
     fallbacks: dict[tuple[str, str], int] = {}
     total, done = len(origins) * len(plan), 0
+    buildings = setup.buildings if setup.occupancy else {}
+    # The occupancy is known in advance: one regressor frame per series serves every origin.
+    inputs = {
+        asked: occupancy_inputs(
+            {
+                sid: specs[sid].options if name == specs[sid].model else {}
+                for sid, name in chosen.items()
+            },
+            chosen,
+            weather,
+            buildings,
+            pd.DatetimeIndex(data.index),
+            zone,
+        )
+        for asked, chosen in plan.items()
+    }
     for origin in origins:
         steps = day_steps(origin, zone, step_minutes)
         since = steps[0] - pd.Timedelta(days=setup.history_days)
         window = data[(data.index >= since) & (data.index < steps[0])]
         for asked, chosen in plan.items():
             histories = {sid: window[sid] for sid in chosen if sid in window}
+            regressors, options = inputs[asked]
             results = forecast_many(
                 histories,
                 steps,
-                weather,
+                regressors,
                 workers=setup.workers,
                 models=chosen,
                 kinds={sid: specs[sid].kind for sid in chosen},
-                options={
-                    sid: specs[sid].options if name == specs[sid].model else {}
-                    for sid, name in chosen.items()
-                },
+                options=options,
                 levels=LEVELS,
                 cache=caches[asked],
                 timezone=str(zone),

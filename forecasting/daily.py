@@ -12,6 +12,10 @@ gives the share of each step the street lamps burn
 passes the day's weather forecast on (the buildings' thermal model needs
 the outdoor temperature).
 
+The load of a connection point with public buildings behind it also gets
+their occupancy, known in advance from their opening hours, as a regressor
+(:mod:`forecasting.occupancy_regressor`); ``occupancy=False`` leaves it out.
+
 Planned outages of the waste-to-energy plants and of the biogas production
 (``planned_outages`` in the configuration) are forecast input: they are kept
 out of the plants' fits and scale their forecasts (:mod:`forecasting.plans`).
@@ -38,6 +42,11 @@ from forecasting.base import DEFAULT_LEVELS, ForecastResult
 from forecasting.batch import FitCache, forecast_many
 from forecasting.irradiance import Site
 from forecasting.lighting import lamps_on_fraction, lighting_hours
+from forecasting.occupancy_regressor import (
+    OCCUPANCY_REGRESSOR,
+    buildings_by_load,
+    occupancy_inputs,
+)
 from forecasting.series import SeriesSpec, series_specs
 from forecasting.weather import WEATHER_SERIES, weather_regressors
 
@@ -123,21 +132,31 @@ def planned_outages(config: ClusterConfig) -> dict[str, tuple[OutageWindow, ...]
     return {series_id: windows for series_id, windows in plans.items() if windows}
 
 
-def fit_fingerprints(config: ClusterConfig, history_days: int = HISTORY_DAYS) -> dict[str, str]:
+def fit_fingerprints(
+    config: ClusterConfig,
+    history_days: int = HISTORY_DAYS,
+    occupancy: bool = OCCUPANCY_REGRESSOR,
+) -> dict[str, str]:
     """Per series id, a short hash of everything in the configuration its fit depends on.
 
     The model, the series' kind and options, the calendar (time zone,
-    country), the step, the days of history read and the series' planned
-    outages: a fitted model kept from an earlier run may serve a series only
-    while its fingerprint is unchanged.
+    country), the step, the days of history read, the series' planned
+    outages and, with ``occupancy``, the occupancy and zones of the buildings
+    behind it: a fitted model kept from an earlier run may serve a series
+    only while its fingerprint is unchanged.
     """
     info = config.cluster
     plans = planned_outages(config)
+    buildings = buildings_by_load(config) if occupancy else {}
     fingerprints: dict[str, str] = {}
     for spec in series_specs(config):
+        occupancies = [
+            (b.occupancy.model_dump_json(), len(b.zones)) for b in buildings.get(spec.series_id, ())
+        ]
         parts = (
             spec.model, str(spec.kind), sorted(spec.options.items()), info.timezone,
             info.country, info.step_minutes, history_days, plans.get(spec.series_id, ()),
+            occupancies,
         )  # fmt: skip
         fingerprints[spec.series_id] = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
     return fingerprints
@@ -164,6 +183,7 @@ def forecast_day(
     workers: int = 2,
     cache: FitCache | None = None,
     levels: tuple[float, ...] = DEFAULT_LEVELS,
+    occupancy: bool = OCCUPANCY_REGRESSOR,
 ) -> DayForecast:
     """Forecast every needed series over ``steps``.
 
@@ -184,6 +204,9 @@ def forecast_day(
         Fitted models to reuse and to keep (see :class:`~forecasting.batch.FitCache`).
     levels
         Prediction-interval levels.
+    occupancy
+        Whether the loads of connection points with public buildings get the
+        buildings' occupancy as a regressor (:mod:`forecasting.occupancy_regressor`).
 
     A series that cannot be forecast is reported in ``failed``; the others
     still run.
@@ -203,14 +226,24 @@ def forecast_day(
         read_history(list(WEATHER_SERIES), start, end), steps, zone, site, step
     )
     empty = pd.Series(dtype=float)
+    models = {sid: specs[sid].model for sid in wanted}
+    regressors, options = occupancy_inputs(
+        {sid: specs[sid].options for sid in wanted},
+        models,
+        weather,
+        buildings_by_load(config) if occupancy else {},
+        pd.date_range(start, end, freq=pd.Timedelta(minutes=step), inclusive="left"),
+        zone,
+        info.country,
+    )
     outcomes = forecast_many(
         {sid: history.get(sid, empty) for sid in wanted},
         steps,
-        weather,
+        regressors,
         workers=workers,
-        models={sid: specs[sid].model for sid in wanted},
+        models=models,
         kinds={sid: specs[sid].kind for sid in wanted},
-        options={sid: specs[sid].options for sid in wanted},
+        options=options,
         levels=levels,
         cache=cache,
         timezone=info.timezone,
