@@ -275,7 +275,10 @@ def test_the_summary_tells_a_member_what_it_pays_and_saves(
     text = "".join(parse_html(files_en["members/pv_bukowka/report.html"]).text)
     assert f"The cluster pays you {money(-producer.total_pln, 'en')}" in text
     shapley = producer.shapley_saving_pln
-    assert shapley is not None and f"(Shapley value): {money(shapley, 'en')}" in text
+    assert (
+        shapley is not None
+        and f"(blocks and distribution charges aside): {money(shapley, 'en')}" in text
+    )
 
 
 def test_the_mean_day_is_mean_power_by_local_clock_time() -> None:
