@@ -281,6 +281,12 @@ class SettlementTerms(FrozenModel):
     #: price, PLN/MWh (a trader's fee).
     standalone_sell_fee_pln_per_mwh: NonNegative = 40.0
 
+    def standalone_price_for(self, member: Member) -> float:
+        """The member's energy price had it stood alone, PLN/MWh: its own, else the cluster's."""
+        if member.standalone_price_pln_per_mwh is not None:
+            return member.standalone_price_pln_per_mwh
+        return self.standalone_price_pln_per_mwh
+
     @model_validator(mode="after")
     def _shares_for_static_keys(self) -> Self:
         if self.allocation_key is not AllocationKeyKind.DYNAMIC and not self.static_shares:

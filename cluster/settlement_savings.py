@@ -72,16 +72,7 @@ def standalone_energy_micro_grosz(
         Day-ahead price per step, grosz/MWh.
     """
     terms = config.settlement
-    price = grosz_per_mwh(
-        np.array(
-            [
-                terms.standalone_price_pln_per_mwh
-                if m.standalone_price_pln_per_mwh is None
-                else m.standalone_price_pln_per_mwh
-                for m in config.members
-            ]
-        )
-    )
+    price = grosz_per_mwh(np.array([terms.standalone_price_for(m) for m in config.members]))
     sell_price = day_ahead_grosz_per_mwh - int(grosz_per_mwh(terms.standalone_sell_fee_pln_per_mwh))
     result: np.ndarray = consumption_wh.sum(axis=0) * price - export_wh.T @ sell_price
     return result

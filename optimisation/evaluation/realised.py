@@ -336,10 +336,7 @@ def money_cost_pln(schedule: Schedule, config: ClusterConfig, *, standalone: boo
     terms = config.settlement
     members = {m.id: m for m in config.members}
     price = {
-        cp.id: members[cp.member].standalone_price_pln_per_mwh
-        if members[cp.member].standalone_price_pln_per_mwh is not None
-        else terms.standalone_price_pln_per_mwh
-        for cp in config.connection_points
+        cp.id: terms.standalone_price_for(members[cp.member]) for cp in config.connection_points
     }
     points = schedule.connection_points
     day_ahead = schedule.cluster["price_pln_per_mwh"].reindex(pd.DatetimeIndex(points["ts"]))
