@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from adapters.settlement_identity import InputIdentity
-from adapters.sqlite_schema import store_error
+from adapters.sqlite_schema import store_error, writable_data_dir
 from cluster.errors import StoreError
 from cluster.settlement import SettlementError
 from cluster.settlement_records import difference_report
@@ -196,21 +196,15 @@ class SettlementRuns:
     @classmethod
     def open(cls, data_dir: Path, *, busy_timeout_s: float = 10.0) -> SettlementRuns:
         """Open (creating if needed) the registry in ``data_dir``, beside the store."""
-        data_dir = Path(data_dir).expanduser()
+        data_dir = writable_data_dir(data_dir)
         path = data_dir / REGISTRY_FILE_NAME
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
             connection.execute("PRAGMA foreign_keys = ON")
             for statement in _SCHEMA:
                 connection.execute(statement)
         except sqlite3.Error as exc:
             raise store_error(exc, path, "open the settlement registry") from exc
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the data folder {data_dir}: {exc.strerror or exc}",
-                fix="set KLASTER_DATA_DIR or --data-dir to a writable folder",
-            ) from exc
         return cls(connection, data_dir)
 
     def __enter__(self) -> SettlementRuns:

@@ -202,3 +202,23 @@ def default_data_dir() -> Path:
     if xdg_data_home := os.environ.get("XDG_DATA_HOME"):
         return Path(xdg_data_home).expanduser() / "klaster"
     return Path.home() / ".local" / "share" / "klaster"
+
+
+def writable_data_dir(data_dir: Path) -> Path:
+    """The data folder, created if needed and checked to be writable.
+
+    Raises
+    ------
+    StoreError
+        When the folder cannot be created or written.
+    """
+    data_dir = Path(data_dir).expanduser()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the data folder {data_dir}: {exc.strerror or exc}", fix=FIX_DATA_DIR
+        ) from exc
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise StoreError(f"the data folder {data_dir} is not writable", fix=FIX_DATA_DIR)
+    return data_dir

@@ -13,7 +13,6 @@ this one's place without touching them.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -26,12 +25,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from adapters.sqlite_schema import (
-    FIX_DATA_DIR,
     GRID_ROWS,
     UPSERT_READING,
     UPSERT_RUN,
     connect,
     store_error,
+    writable_data_dir,
 )
 from adapters.store_frames import (
     GridFiller,
@@ -93,17 +92,7 @@ class SqliteStore:
             When the folder cannot be created or written, the file is not a klaster
             store, is locked, or was written by a newer klaster.
         """
-        data_dir = Path(data_dir).expanduser()
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the data folder {data_dir}: {exc.strerror or exc}",
-                fix=FIX_DATA_DIR,
-            ) from exc
-        if not os.access(data_dir, os.W_OK | os.X_OK):
-            raise StoreError(f"the data folder {data_dir} is not writable", fix=FIX_DATA_DIR)
-        path = data_dir / DATABASE_FILE_NAME
+        path = writable_data_dir(data_dir) / DATABASE_FILE_NAME
         connection = connect(path, busy_timeout_s=busy_timeout_s, cache_mib=cache_mib)
         return cls(connection, path)
 
