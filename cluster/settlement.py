@@ -301,6 +301,11 @@ def internal_price_pln_per_mwh(
     return price.round(2).rename("internal_price_pln_per_mwh")
 
 
+def grosz_per_mwh(price_pln_per_mwh: np.ndarray | float) -> np.ndarray:
+    """Prices in PLN/MWh as whole grosz/MWh (int64): prices are quoted to the grosz."""
+    return np.rint(np.asarray(price_pln_per_mwh, dtype=float) * 100).astype(np.int64)
+
+
 def energy_cost_pln(energy_wh: pd.DataFrame, price_pln_per_mwh: pd.Series) -> dict[str, Decimal]:
     """Exact cost of each column's energy at a price per quarter-hour, PLN (not rounded).
 
@@ -317,8 +322,9 @@ def energy_cost_pln(energy_wh: pd.DataFrame, price_pln_per_mwh: pd.Series) -> di
             "the price is missing for some quarter-hours of the energy",
             fix="give a price for every quarter-hour of the settled period",
         )
-    grosz_per_mwh = np.rint(price * 100).astype(np.int64)
-    micro_grosz = (energy_wh.to_numpy().astype(np.int64) * grosz_per_mwh[:, None]).sum(axis=0)
+    micro_grosz = (energy_wh.to_numpy().astype(np.int64) * grosz_per_mwh(price)[:, None]).sum(
+        axis=0
+    )
     scale = Decimal(_MICRO_GROSZ_PER_GROSZ * 100)
     return {
         str(m): Decimal(int(v)) / scale for m, v in zip(energy_wh.columns, micro_grosz, strict=True)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from cluster.config import ClusterConfig
 from cluster.invoices import LineKind, MeteredPeriod, Settlement
-from cluster.settlement import WH_PER_KWH, SettlementError
+from cluster.settlement import WH_PER_KWH, SettlementError, grosz_per_mwh
 from cluster.timegrid import month_steps
 
 #: Line kinds that are the cluster's own money with the outside world.
@@ -178,11 +178,6 @@ def _day_ahead_grosz(price: pd.Series, steps: pd.DatetimeIndex, zone: ZoneInfo) 
             fix="import the day-ahead prices of the whole period before settling",
         )
     return grosz_per_mwh(values)
-
-
-def grosz_per_mwh(price_pln_per_mwh: np.ndarray | float) -> np.ndarray:
-    """Prices in PLN/MWh as whole grosz/MWh (int64): prices are quoted to the grosz."""
-    return np.rint(np.asarray(price_pln_per_mwh, dtype=float) * 100).astype(np.int64)
 
 
 def check_settlement(settlement: Settlement) -> None:

@@ -58,6 +58,7 @@ from cluster.invoices import (
 from cluster.settlement import (
     WH_PER_KWH,
     allocate,
+    grosz_per_mwh,
     internal_price_pln_per_mwh,
     split_integer,
 )
@@ -65,7 +66,6 @@ from cluster.settlement_checks import (
     MEMBER_COLUMNS,
     MeteredWh,
     check_settlement,
-    grosz_per_mwh,
     read_metered,
 )
 from cluster.settlement_lines import MemberMoney, PointMoney, rounded_lines

@@ -39,8 +39,7 @@ from fractions import Fraction
 import numpy as np
 
 from cluster.config import ClusterConfig
-from cluster.settlement import round_to_grosz, split_to_grosz
-from cluster.settlement_checks import grosz_per_mwh
+from cluster.settlement import grosz_per_mwh, round_to_grosz, split_to_grosz
 
 #: Up to this many members the Shapley value is enumerated exactly (2^n coalitions).
 SHAPLEY_EXACT_MAX_MEMBERS = 12
