@@ -33,7 +33,6 @@ from adapters.settlement_runs import SettlementRun, SettlementRuns
 from adapters.sqlite_schema import default_data_dir
 from adapters.sqlite_store import SqliteStore
 from cli.common import ConfigOption, DataDirOption, console, progress_bar, user_errors
-from cli.settle_report import render_reports
 from cluster.config import ClusterConfig, load_config
 from cluster.errors import KlasterError
 from cluster.fields import choose_from
@@ -232,6 +231,9 @@ def settle(
     # The reports' language and members are renderings of a version, not its inputs.
     identity = input_identity(cluster_config, metered, shapley=shapley)
     settlement = settle_month(cluster_config, chosen, metered, shapley=shapley)
+    # Imported here: the report stack (jinja2, fpdf2) would add ~0.3 s to every klaster command.
+    from cli.settle_report import render_reports
+
     reports = render_reports(settlement, lang=str(language), members=members)
     with SettlementRuns.open(folder) as runs:
         run = runs.record(
