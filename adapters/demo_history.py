@@ -57,7 +57,7 @@ def _has_load_series(connection_point: ConnectionPoint) -> bool:
     )
 
 
-def _series_units(config: ClusterConfig) -> dict[str, str]:
+def _series_units(config: ClusterConfig, meters: bool = True) -> dict[str, str]:
     """Every generated series id with its unit, in output order."""
     assets = config.assets
     units = {
@@ -74,11 +74,12 @@ def _series_units(config: ClusterConfig) -> dict[str, str]:
     units |= {SeriesId.biogas_inflow(chp.id): UNIT_KW for chp in assets.biogas_chps}
     units |= {SeriesId.heat_demand(net.id): UNIT_KW for net in assets.district_heating}
     units |= {SeriesId.traffic(c.id): UNIT_PER_HOUR for c in assets.lighting_circuits}
-    units |= {series_id: UNIT_KWH for series_id in meter_series_ids(config)}
+    if meters:
+        units |= {series_id: UNIT_KWH for series_id in meter_series_ids(config)}
     return units
 
 
-def history_series_ids(config: ClusterConfig) -> list[str]:
+def history_series_ids(config: ClusterConfig, *, meters: bool = True) -> list[str]:
     """Every series :func:`generate_history` produces for a cluster, in output order.
 
     Weather (temperature, cloud, GHI) and the day-ahead price; the load of
@@ -88,9 +89,9 @@ def history_series_ids(config: ClusterConfig) -> list[str]:
     traffic on each lit road; the billing meters of the connection points
     (:func:`adapters.demo.meters.meter_series_ids`: import everywhere, export
     where a point may export, curtailment where its generation can exceed the
-    export limit), kWh per step.
+    export limit), kWh per step, unless ``meters`` is False.
     """
-    return list(_series_units(config))
+    return list(_series_units(config, meters))
 
 
 def _steps(config: ClusterConfig, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
@@ -105,7 +106,9 @@ def _steps(config: ClusterConfig, start: pd.Timestamp, end: pd.Timestamp) -> pd.
     return pd.date_range(first, end.tz_convert("UTC"), freq=step, inclusive="left", name="ts")
 
 
-def _generate(config: ClusterConfig, times: pd.DatetimeIndex, seed: int) -> dict[str, FloatArray]:
+def _generate(
+    config: ClusterConfig, times: pd.DatetimeIndex, seed: int, meters: bool
+) -> dict[str, FloatArray]:
     info = config.cluster
     site = Site(info.latitude_deg, info.longitude_deg, info.altitude_m, info.timezone, info.country)
     calendar = local_calendar(times, info.zone, info.country)
@@ -152,12 +155,18 @@ def _generate(config: ClusterConfig, times: pd.DatetimeIndex, seed: int) -> dict
         series[SeriesId.traffic(circuit.id)] = traffic_vehicles_per_hour(
             circuit, calendar, info.step_minutes, seed
         )
-    series |= metered_energy_kwh(config, series, len(times))
+    if meters:
+        series |= metered_energy_kwh(config, series, len(times))
     return series
 
 
 def generate_wide(
-    config: ClusterConfig, start: pd.Timestamp, end: pd.Timestamp, seed: int = DEMO_SEED
+    config: ClusterConfig,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    seed: int = DEMO_SEED,
+    *,
+    meters: bool = True,
 ) -> pd.DataFrame:
     """Synthetic history as a wide frame: UTC index ``ts``, one column per series id.
 
@@ -173,6 +182,8 @@ def generate_wide(
         ``config.cluster.step_minutes`` (the first is ``start`` rounded up).
     seed
         Which history: the same seed always gives the same values.
+    meters
+        Include the billing meters (settlement needs them, planning does not).
 
     Raises
     ------
@@ -180,18 +191,23 @@ def generate_wide(
         If ``start`` or ``end`` has no time zone.
     """
     times = _steps(config, start, end)
-    ids = history_series_ids(config)
+    ids = history_series_ids(config, meters=meters)
     if len(times) == 0:
         values: dict[str, FloatArray] = {sid: np.zeros(0) for sid in ids}
     else:
-        values = _generate(config, times, seed)
+        values = _generate(config, times, seed, meters)
     frame = pd.DataFrame({sid: values[sid] for sid in ids}, index=times)
     frame.columns.name = "series_id"
     return frame
 
 
 def generate_history(
-    config: ClusterConfig, start: pd.Timestamp, end: pd.Timestamp, seed: int = DEMO_SEED
+    config: ClusterConfig,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    seed: int = DEMO_SEED,
+    *,
+    meters: bool = True,
 ) -> pd.DataFrame:
     """Synthetic history as a long readings frame of :data:`~cluster.timeseries.READING_COLUMNS`.
 
@@ -209,14 +225,16 @@ def generate_history(
         ``config.cluster.step_minutes`` (the first is ``start`` rounded up).
     seed
         Which history: the same seed always gives the same values.
+    meters
+        Include the billing meters (settlement needs them, planning does not).
 
     Raises
     ------
     DemoHistoryError
         If ``start`` or ``end`` has no time zone.
     """
-    wide = generate_wide(config, start, end, seed)
-    units = _series_units(config)
+    wide = generate_wide(config, start, end, seed, meters=meters)
+    units = _series_units(config, meters)
     ids = list(wide.columns)
     times = pd.DatetimeIndex(wide.index).tz_convert(None)
     codes = pd.Series(np.repeat(np.arange(len(ids)), len(wide.index)))

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from adapters.demo.meters import meter_series_ids
 from adapters.demo_history import DEMO_SEED, generate_history, history_series_ids
 from cluster.config import ClusterConfig
 from cluster.timeseries import TimeSeriesStore
@@ -64,10 +63,7 @@ def ensure_synthetic_history(
     is called after each chunk. The billing meters (a third of the rows) are
     stored only with ``meters=True``: settlement needs them, planning does not.
     """
-    series_ids = history_series_ids(config)
-    if not meters:
-        left_out = set(meter_series_ids(config))
-        series_ids = [s for s in series_ids if s not in left_out]
+    series_ids = history_series_ids(config, meters=meters)
     step = pd.Timedelta(minutes=config.cluster.step_minutes)
     ranges = missing_ranges(store, series_ids, start, end, step)
     chunks: list[tuple[pd.Timestamp, pd.Timestamp]] = []
@@ -81,9 +77,7 @@ def ensure_synthetic_history(
     done_days = 0
     written = 0
     for chunk_start, chunk_end in chunks:
-        history = generate_history(config, chunk_start, chunk_end, seed)
-        if not meters:
-            history = history[history["series_id"].isin(series_ids)]
+        history = generate_history(config, chunk_start, chunk_end, seed, meters=meters)
         written += store.write_readings(history)
         done_days += (chunk_end - chunk_start).days
         if on_progress:

@@ -52,7 +52,9 @@ SCHOOL_PROFILES = {LoadProfile.SCHOOL, LoadProfile.KINDERGARTEN}
 def _demo(start: date, days: int) -> pd.DataFrame:
     config = load_demo_config()
     first = pd.Timestamp(start, tz=ZONE)
-    return generate_wide(config, first, pd.Timestamp(start + timedelta(days=days), tz=ZONE))
+    return generate_wide(
+        config, first, pd.Timestamp(start + timedelta(days=days), tz=ZONE), meters=False
+    )
 
 
 def _building_loads() -> dict[str, bool]:

@@ -128,7 +128,10 @@ def plan(
     first, end = _period_days(period, days)
     steps = _period_steps(loaded, first, end)
     history = generate_wide(
-        loaded, steps[0] - HISTORY_SHIFT, steps[-1] - HISTORY_SHIFT + pd.Timedelta(minutes=15)
+        loaded,
+        steps[0] - HISTORY_SHIFT,
+        steps[-1] - HISTORY_SHIFT + pd.Timedelta(minutes=15),
+        meters=False,
     )
     built = scenarios_from_history(loaded, steps, history, scenarios, error_std, seed)
     contract_volumes = tuple(b.power_kw for b in contract.blocks)

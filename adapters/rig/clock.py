@@ -99,7 +99,9 @@ class HistoryFeed:
         step = timedelta(minutes=self.config.cluster.step_minutes)
         day = instant.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         start, end = day - step, day + CHUNK + 2 * step
-        frame = generate_wide(self.config, pd.Timestamp(start), pd.Timestamp(end), self.seed)
+        frame = generate_wide(
+            self.config, pd.Timestamp(start), pd.Timestamp(end), self.seed, meters=False
+        )
         index = pd.DatetimeIndex(frame.index)
         self._times = (index - pd.Timestamp(0, tz="UTC")).total_seconds().to_numpy()
         self._values = frame.to_numpy(dtype=float)
