@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
-from optimisation.components.connection import ConnectionPointHandle
+from optimisation.components.connection import ConnectionPointHandle, at_each_step
 from optimisation.components.purchasing import PurchasingHandle
 from optimisation.horizon import Horizon
 
@@ -52,12 +53,22 @@ def add_cluster_balance(
     Energy exported at one point and imported at another in the same step
     nets out here: that is the cluster sharing local energy.
     """
-    points = tuple(connection_points.values())
     block = model.cluster_balance = pyo.Block()
+    imports = [at_each_step(cp.import_kw, horizon) for cp in connection_points.values()]
+    exports = [at_each_step(cp.export_kw, horizon) for cp in connection_points.values()]
+    buy_kw = at_each_step(purchasing.buy_kw, horizon)
+    sell_kw = at_each_step(purchasing.sell_kw, horizon)
+    block_kw = purchasing.block_kw
 
     def power_balance(b: Any, t: int) -> Any:
-        net_import = sum(cp.import_kw[t] - cp.export_kw[t] for cp in points)
-        return net_import == purchasing.block_kw[t] + purchasing.buy_kw[t] - purchasing.sell_kw[t]
+        # One flat sum of every point's terms, rather than a sum of per-point sums.
+        terms: list[Any] = []
+        for point_import, point_export in zip(imports, exports, strict=True):
+            terms.append(point_import[t])
+            terms.append(MonomialTermExpression((-1, point_export[t])))
+        terms.append(MonomialTermExpression((-1, buy_kw[t])))
+        terms.append(sell_kw[t])
+        return LinearExpression(terms) == block_kw[t]
 
     block.power_balance = pyo.Constraint(horizon.step_set, rule=power_balance)
     return ClusterBalanceHandle(block=block, power_balance=block.power_balance)

@@ -6,10 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.relational_expr import InequalityExpression
 
 from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
+from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
@@ -116,12 +120,14 @@ def add_connection_points(
     zone = config.cluster.zone
     country = config.cluster.country
     step_h = horizon.step_hours
+    tariffs = {tariff.id: tariff for tariff in config.tariffs}
     rates = {
         tariff.id: tuple(
             float(r) for r in energy_rate_pln_per_mwh(tariff, horizon.steps, zone, country)
         )
         for tariff in config.tariffs
     }
+    loads = _loads_kw(inputs)
     days = days_in_month(inputs.day)
     by_point: dict[str, list[Injection]] = {cp.id: [] for cp in config.connection_points}
     for injection in injections:
@@ -131,8 +137,8 @@ def add_connection_points(
     handles: dict[str, ConnectionPointHandle] = {}
     for cp in config.connection_points:
         block = model.connection_points[cp.id]
-        tariff = config.tariff_of(cp)
-        load = tuple(float(v) for v in inputs.load_kw(cp.id))
+        tariff = tariffs[cp.tariff]
+        load = loads[cp.id]
         rate = rates[tariff.id]
         on_bus = tuple(by_point[cp.id])
         capacity = cp.contracted_capacity_kw
@@ -140,25 +146,27 @@ def add_connection_points(
         block.import_kw = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)
         block.export_kw = pyo.Var(horizon.step_set, bounds=(0.0, cp.export_limit_kw))
         block.overrun_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
+        import_kw = at_each_step(block.import_kw, horizon)
+        export_kw = at_each_step(block.export_kw, horizon)
+        overrun_kw = list(block.overrun_kw.values())
 
-        def bus_balance(b: Any, t: int, load: tuple[float, ...] = load,
-                        on_bus: tuple[Injection, ...] = on_bus) -> Any:  # fmt: skip
-            injected = sum(injection.power_kw[t] for injection in on_bus)
-            return load[t] - injected == b.import_kw[t] - b.export_kw[t]
-
-        block.bus_balance = pyo.Constraint(horizon.step_set, rule=bus_balance)
+        balance_rows = _bus_balance_rows(horizon, load, on_bus, import_kw, export_kw)
+        block.bus_balance = pyo.Constraint(
+            horizon.step_set, rule=lambda _b, t, rows=balance_rows: rows[t]
+        )
+        overrun_rows = _hourly_overrun_rows(horizon, capacity, import_kw, overrun_kw)
         block.hourly_overrun = pyo.Constraint(
-            horizon.step_set,
-            rule=lambda b, t, c=capacity: (
-                b.overrun_kw[horizon.hour_of_step[t]] >= b.import_kw[t] - c
-            ),
+            horizon.step_set, rule=lambda _b, t, rows=overrun_rows: rows[t]
         )
         block.distribution_energy_pln = pyo.Expression(
-            expr=sum(block.import_kw[t] * (step_h / 1000.0 * rate[t]) for t in horizon.step_set)
+            expr=LinearExpression(
+                linear_coefs=[step_h / 1000.0 * rate[t] for t in horizon.step_set],
+                linear_vars=import_kw,
+            )
         )
         overrun_price = tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month
         block.capacity_overrun_pln = pyo.Expression(
-            expr=overrun_price * sum(block.overrun_kw[h] for h in horizon.hour_set)
+            expr=overrun_price * LinearExpression(overrun_kw)
         )
         handles[cp.id] = ConnectionPointHandle(
             connection_point=cp,
@@ -175,3 +183,91 @@ def add_connection_points(
             capacity_fixed_share_pln=capacity * tariff.capacity_rate_pln_per_kw_month / days,
         )
     return handles
+
+
+def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
+    """A step-indexed component's data (variable, expression or value) of every step, in order.
+
+    Rows that refer to the same step's data of many components are built
+    faster from these lists than by indexing each component for every row.
+
+    Parameters
+    ----------
+    component
+        A Pyomo component indexed by the horizon's steps (variable,
+        expression or parameter).
+    horizon
+        The planned steps.
+    """
+    if component.index_set() is horizon.step_set and len(component) == horizon.n_steps:
+        return list(component.values())
+    return [component[t] for t in horizon.step_set]
+
+
+def _loads_kw(inputs: PlanningInputs) -> dict[str, tuple[float, ...]]:
+    """Every point's forecast demand per step, kW (zeros without a forecast), read in one go."""
+    points = inputs.config.connection_points
+    columns = {cp.id: SeriesId.load(cp.id) for cp in points}
+    present = [column for column in columns.values() if column in inputs.forecasts.columns]
+    values = inputs.forecasts[present].to_numpy(dtype=float, na_value=np.nan)
+    by_column = dict(zip(present, values.T.tolist(), strict=True))
+    no_load = [0.0] * len(inputs.steps)
+    return {cp_id: tuple(by_column.get(column, no_load)) for cp_id, column in columns.items()}
+
+
+def _bus_balance_rows(
+    horizon: Horizon,
+    load_kw: tuple[float, ...],
+    on_bus: tuple[Injection, ...],
+    import_kw: list[Any],
+    export_kw: list[Any],
+) -> list[Any]:
+    r"""One point's bus balance per step, :math:`L_t - \sum_a q_{a,t} = p^{imp}_t - p^{exp}_t`.
+
+    Parameters
+    ----------
+    horizon
+        The planned steps.
+    load_kw
+        Forecast demand :math:`L_t` per step, kW.
+    on_bus
+        The injections :math:`q_{a,t}` onto the point's bus, kW.
+    import_kw, export_kw
+        The point's import and export variable of each step, kW.
+    """
+    powers = [at_each_step(injection.power_kw, horizon) for injection in on_bus]
+    injected = [sum(at_step) for at_step in zip(*powers, strict=True)] or [0] * horizon.n_steps
+    # Each row is the equation as written, both sides built with Pyomo's operators:
+    # which side becomes the row's body, and so the row's sign, follows the sides'
+    # expression types.
+    return [
+        load_kw[t] - injected[t]
+        == LinearExpression([import_kw[t], MonomialTermExpression((-1, export_kw[t]))])
+        for t in horizon.step_set
+    ]
+
+
+def _hourly_overrun_rows(
+    horizon: Horizon, capacity_kw: float, import_kw: list[Any], overrun_kw: list[Any]
+) -> list[Any]:
+    r"""One point's overrun per step, :math:`p^{imp}_t - o_{h(t)} \le C`.
+
+    Parameters
+    ----------
+    horizon
+        The planned steps and the hour of each.
+    capacity_kw
+        Contracted capacity :math:`C`, kW.
+    import_kw, overrun_kw
+        The point's import variable of each step and overrun variable of each hour, kW.
+    """
+    return [
+        InequalityExpression(
+            (
+                LinearExpression([import_kw[t], MonomialTermExpression((-1, overrun_kw[h]))]),
+                capacity_kw,
+            ),
+            False,
+        )
+        for t, h in enumerate(horizon.hour_of_step)
+    ]
