@@ -207,7 +207,10 @@ def traffic_option(
     if peak_vehicles_per_hour <= 0:
         return bands[0][1]
     share = vehicles_per_hour / peak_vehicles_per_hour
-    return next((option for least, option in bands if share >= least), bands[-1][1])
+    for least, option in bands:
+        if share >= least:
+            return option
+    return bands[-1][1]
 
 
 def step_class(
@@ -258,16 +261,23 @@ def classes_per_step(
     table
         The weighting table (see :func:`weighting_table`).
     """
-    return [
-        step_class(
-            design,
-            road,
-            traffic_option(design.system, float(vehicles), peak_vehicles_per_hour),
-            ambient.option(int(hour)),
-            table,
-        )
-        for vehicles, hour in zip(traffic_vehicles_per_hour, local_hours, strict=True)
-    ]
+    # The steps of a night share a handful of (traffic, ambient) option pairs and
+    # the class depends on nothing else, so each pair is selected once.
+    ambient_by_hour: dict[int, str] = {}
+    class_by_options: dict[tuple[str, str], LightingClass] = {}
+    classes: list[LightingClass] = []
+    for vehicles, hour in zip(traffic_vehicles_per_hour, local_hours, strict=True):
+        traffic = traffic_option(design.system, float(vehicles), peak_vehicles_per_hour)
+        local_hour = int(hour)
+        ambient_option = ambient_by_hour.get(local_hour)
+        if ambient_option is None:
+            ambient_option = ambient_by_hour[local_hour] = ambient.option(local_hour)
+        needed = class_by_options.get((traffic, ambient_option))
+        if needed is None:
+            needed = step_class(design, road, traffic, ambient_option, table)
+            class_by_options[traffic, ambient_option] = needed
+        classes.append(needed)
+    return classes
 
 
 #: Lamps burn when the sun's apparent elevation is below this, degrees.

@@ -10,11 +10,13 @@ picks one, exactly one, for cost (energy, capacity) alone.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, NegationExpression
 
 from cluster.config import LightingCircuit
 from cluster.lighting import LightingClass, classes_per_step, required_dim_pct, weighting_table
@@ -202,10 +204,13 @@ def add_lighting(
     local_hours = horizon.steps.tz_convert(config.cluster.zone).hour.to_numpy()
     fraction = (inputs.series(SeriesId.LAMPS_ON_FRACTION) if circuits
                 else np.zeros(horizon.n_steps))  # fmt: skip
-    lit = [t for t in range(horizon.n_steps) if fraction[t] > 0]
+    # One tuple of Python floats, shared by every circuit's handle.
+    on_fraction = tuple(float(f) for f in fraction)
+    lit = [t for t, f in enumerate(on_fraction) if f > 0]
     handles: dict[str, LightingCircuitHandle] = {}
     for circuit in circuits:
         design = circuit.lighting_class
+        dim_steps_pct = tuple(circuit.dim_steps_pct)
         needed = classes_per_step(
             design,
             circuit.road,
@@ -220,13 +225,13 @@ def add_lighting(
         options: list[tuple[int, ...]] = [()] * horizon.n_steps
         for t, step_class in zip(lit, needed, strict=True):
             classes[t] = step_class
-            floors[t] = required_dim_pct(step_class, design, circuit.dim_steps_pct)
-            options[t] = tuple(k for k in circuit.dim_steps_pct if k >= floors[t])
+            floors[t], options[t] = _floor_and_options(step_class, design, dim_steps_pct)
         handles[circuit.id] = _add_circuit(
             model.lighting_circuits[circuit.id],
             circuit,
             horizon,
             fraction,
+            on_fraction,
             classes,
             floors,
             options,
@@ -234,43 +239,55 @@ def add_lighting(
     return handles
 
 
+@functools.cache
+def _floor_and_options(
+    needed: LightingClass, design: LightingClass, dim_steps_pct: tuple[int, ...]
+) -> tuple[int, tuple[int, ...]]:
+    """The floor of a step needing ``needed`` and the controller steps at or above it, %."""
+    floor_pct = required_dim_pct(needed, design, dim_steps_pct)
+    return floor_pct, tuple(k for k in dim_steps_pct if k >= floor_pct)
+
+
 def _add_circuit(
     block: Any,
     circuit: LightingCircuit,
     horizon: Horizon,
     fraction: np.ndarray,
+    on_fraction: tuple[float, ...],
     classes: list[LightingClass | None],
     floors: list[int],
     options: list[tuple[int, ...]],
 ) -> LightingCircuitHandle:
-    free = [t for t in range(horizon.n_steps) if len(options[t]) > 1]
+    free = [t for t, step_options in enumerate(options) if len(step_options) > 1]
     block.choice = pyo.Var([(t, k) for t in free for k in options[t]], domain=pyo.Binary)
-    block.one_step = pyo.Constraint(
-        free, rule=lambda b, t: sum(b.choice[t, k] for k in options[t]) == 1
-    )
-
-    def dim_pct(b: Any, t: int) -> Any:
-        if len(options[t]) > 1:
-            return sum(k * b.choice[t, k] for k in options[t])
-        return float(options[t][0]) if options[t] else float(IDLE_DIM_PCT)
-
-    block.dim_pct = pyo.Expression(horizon.step_set, rule=dim_pct)
+    choices = {t: [block.choice[t, k] for k in options[t]] for t in free}
+    block.one_step = pyo.Constraint(free, rule=lambda b, t: LinearExpression(choices[t]) == 1)
+    # Each expression is built once here; the rules only hand them to Pyomo.
+    dim_pct = [
+        LinearExpression(linear_coefs=list(step_options), linear_vars=choices[t])
+        if t in choices
+        else float(step_options[0] if step_options else IDLE_DIM_PCT)
+        for t, step_options in enumerate(options)
+    ]
+    block.dim_pct = pyo.Expression(horizon.step_set, rule=lambda b, t: dim_pct[t])
     full_kw = circuit.full_power_kw
-    block.power_kw = pyo.Expression(
-        horizon.step_set,
-        rule=lambda b, t: (
-            full_kw * float(fraction[t]) / 100.0 * b.dim_pct[t] if options[t] else 0.0
-        ),
-    )
-    block.injected_kw = pyo.Expression(horizon.step_set, rule=lambda b, t: -b.power_kw[t])
+    kw_per_pct = (full_kw * fraction / 100.0).tolist()
+    power_kw = [
+        kw_per_pct[t] * d if step_options else 0.0
+        for t, (d, step_options) in enumerate(zip(block.dim_pct.values(), options, strict=True))
+    ]
+    block.power_kw = pyo.Expression(horizon.step_set, rule=lambda b, t: power_kw[t])
+    # -p_t, the node the unary minus makes, without its operator dispatch.
+    injected_kw = [NegationExpression((p,)) for p in block.power_kw.values()]
+    block.injected_kw = pyo.Expression(horizon.step_set, rule=lambda b, t: injected_kw[t])
     return LightingCircuitHandle(
         circuit=circuit,
         block=block,
-        on_fraction=tuple(float(f) for f in fraction),
+        on_fraction=on_fraction,
         classes=tuple(classes),
         min_dim_pct=tuple(floors),
         options_pct=tuple(options),
-        in_forecast_kw=tuple(full_kw * float(f) for f in fraction),
+        in_forecast_kw=tuple((full_kw * fraction).tolist()),
         choice=block.choice,
         dim_pct=block.dim_pct,
         power_kw=block.power_kw,
