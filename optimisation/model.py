@@ -14,8 +14,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.core.base.var import VarData
 
 from optimisation.components.balance import ClusterBalanceHandle, add_cluster_balance
 from optimisation.components.battery import BatteryHandle, add_batteries
@@ -154,13 +157,15 @@ class ClusterModel:
 
     def size(self) -> ModelSize:
         """Count the active variables, binaries and constraints."""
-        variables = list(self.model.component_data_objects(pyo.Var, active=True))
-        constraints = self.model.component_data_objects(pyo.Constraint, active=True)
-        return ModelSize(
-            n_variables=len(variables),
-            n_binaries=sum(1 for v in variables if v.is_binary()),
-            n_constraints=sum(1 for _ in constraints),
-        )
+        # Component by component: Pyomo's walk over every data object of the
+        # model costs more than the counting itself.
+        n_variables = n_binaries = n_constraints = 0
+        for var in self.model.component_objects(pyo.Var, active=True):
+            n_variables += len(var)
+            n_binaries += sum(map(VarData.is_binary, var.values()))
+        for constraint in self.model.component_objects(pyo.Constraint, active=True):
+            n_constraints += sum(map(attrgetter("active"), constraint.values()))
+        return ModelSize(n_variables, n_binaries, n_constraints)
 
 
 def check_options(inputs: PlanningInputs, options: ModelOptions) -> None:
@@ -205,8 +210,14 @@ def build_model(inputs: PlanningInputs, options: ModelOptions | None = None) -> 
         If the inputs or options cannot be planned with (see
         :func:`~optimisation.consistency.check_consistency`).
     """
-    started = time.perf_counter()
-    options = options or ModelOptions()
+    # The build allocates hundreds of thousands of Pyomo objects that all stay
+    # alive: a paused collector skips the repeated full scans of them.
+    with PauseGC():
+        return _build_model(inputs, options or ModelOptions(), time.perf_counter())
+
+
+def _build_model(inputs: PlanningInputs, options: ModelOptions, started: float) -> ClusterModel:
+    """Build the model of :func:`build_model`, the build started at ``started`` (s)."""
     check_options(inputs, options)
     check_consistency(inputs, options)
     check_building_inputs(inputs, options.zone_initial_temp_c)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
 
 from cluster.commands import zone_asset_id
 from cluster.config import BmsZone, HeatingKind, PublicBuilding
@@ -406,27 +407,35 @@ def add_buildings(
             )
             for zone in flexible[building.id]
         }
-        zone_handles = tuple(zones.values())
+        # Each zone's step data objects, looked up once rather than once per row.
+        electric = [list(z.electric_kw.values()) for z in zones.values()]
         block.electric_kw = pyo.Expression(
-            steps, rule=lambda _b, t, zs=zone_handles: sum(z.electric_kw[t] for z in zs)
+            steps, rule=lambda _b, t, electric=electric: sum(e[t] for e in electric)
         )
         block.injected_kw = pyo.Expression(steps, rule=lambda b, t: -b.electric_kw[t])
+        slack = [
+            v
+            for z in zones.values()
+            for cold, warm in zip(z.too_cold_k.values(), z.too_warm_k.values(), strict=True)
+            for v in (cold, warm)
+        ]
         block.comfort_violation_kh = pyo.Expression(
-            expr=pyo.quicksum(
-                (z.too_cold_k[t] + z.too_warm_k[t]) * step_h for z in zones.values() for t in steps
-            )
+            expr=LinearExpression(linear_coefs=[step_h] * len(slack), linear_vars=slack)
         )
         block.comfort_penalty_pln = pyo.Expression(
             expr=comfort_penalty_pln_per_kh * block.comfort_violation_kh
         )
         heat_price = building.district_heat_price_pln_per_mwh * step_h / 1000.0
+        bought = [
+            heat
+            for z in zones.values()
+            if z.zone.heating is HeatingKind.DISTRICT_HEAT
+            for heat in z.heat_kw.values()
+        ]
         block.district_heat_pln = pyo.Expression(
-            expr=pyo.quicksum(
-                heat_price * z.heat_kw[t]
-                for z in zones.values()
-                if z.zone.heating is HeatingKind.DISTRICT_HEAT
-                for t in steps
-            )
+            expr=LinearExpression(linear_coefs=[heat_price] * len(bought), linear_vars=bought)
+            if bought
+            else 0
         )
         baseline = np.sum([z.baseline_electric_kw for z in zones.values()], axis=0)
         handles[building.id] = BuildingHandle(
@@ -453,8 +462,12 @@ def _add_zone(
 ) -> ZoneHandle:
     steps = horizon.step_set
     step_h = horizon.step_hours
-    gains = np.array([internal_gains_kw(zone, bool(o)) for o in occupied])
+    outdoor_c = [float(v) for v in outdoor]
+    occupied_at = [bool(o) for o in occupied]
+    gains_kw = [internal_gains_kw(zone, o) for o in occupied_at]
+    gains = np.array(gains_kw)
     low, high = comfort_bands(zone, occupied)
+    low_c, high_c = [float(v) for v in low], [float(v) for v in high]
     a = retention(zone, step_h)
     resistance = zone.thermal_resistance_k_per_kw
     per_heat = heating_electricity_kw(1.0, zone.heating, zone.cop)
@@ -470,35 +483,35 @@ def _add_zone(
     block.heat_kw = pyo.Var(steps, bounds=(0.0, zone.heating_max_kw))
     block.too_cold_k = pyo.Var(steps, domain=pyo.NonNegativeReals)
     block.too_warm_k = pyo.Var(steps, domain=pyo.NonNegativeReals)
-    start: Any = initial
-    if initial is None:
-        start = block.temp_c[horizon.n_steps - 1]
+    # The step's data objects, looked up once rather than once per row.
+    temp = list(block.temp_c.values())
+    heat = list(block.heat_kw.values())
+    too_cold = list(block.too_cold_k.values())
+    too_warm = list(block.too_warm_k.values())
 
-    def dynamics(b: Any, t: int) -> Any:
-        previous = b.temp_c[t - 1] if t > 0 else start
+    # Without a measured start the day is periodic: step 0 follows the last step.
+    previous: list[Any] = [initial if initial is not None else temp[-1], *temp[:-1]]
+
+    def dynamics(_b: Any, t: int) -> Any:
         # The equilibrium the room heads for: outdoors plus what heat and gains hold up.
-        equilibrium = outdoor[t] + resistance * (gains[t] + b.heat_kw[t])
-        return b.temp_c[t] == a * previous + (1.0 - a) * equilibrium
+        equilibrium = outdoor_c[t] + resistance * (gains_kw[t] + heat[t])
+        return temp[t] == a * previous[t] + (1.0 - a) * equilibrium
 
     block.dynamics = pyo.Constraint(steps, rule=dynamics)
-    block.warm_enough = pyo.Constraint(
-        steps, rule=lambda b, t: b.temp_c[t] + b.too_cold_k[t] >= float(low[t])
-    )
-    block.cool_enough = pyo.Constraint(
-        steps, rule=lambda b, t: b.temp_c[t] - b.too_warm_k[t] <= float(high[t])
-    )
+    block.warm_enough = pyo.Constraint(steps, rule=lambda _b, t: temp[t] + too_cold[t] >= low_c[t])
+    block.cool_enough = pyo.Constraint(steps, rule=lambda _b, t: temp[t] - too_warm[t] <= high_c[t])
     block.electric_kw = pyo.Expression(
-        steps, rule=lambda b, t: per_heat * b.heat_kw[t] if per_heat else 0.0
+        steps, rule=lambda _b, t: per_heat * heat[t] if per_heat else 0.0
     )
     return ZoneHandle(
         building_id=building_id,
         zone=zone,
         block=block,
-        occupied=tuple(bool(o) for o in occupied),
-        band_min_c=tuple(float(v) for v in low),
-        band_max_c=tuple(float(v) for v in high),
-        outdoor_c=tuple(float(v) for v in outdoor),
-        gains_kw=tuple(float(v) for v in gains),
+        occupied=tuple(occupied_at),
+        band_min_c=tuple(low_c),
+        band_max_c=tuple(high_c),
+        outdoor_c=tuple(outdoor_c),
+        gains_kw=tuple(gains_kw),
         initial_temp_c=initial,
         electric_per_heat=per_heat,
         baseline_heat_kw=tuple(float(v) for v in baseline),

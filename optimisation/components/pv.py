@@ -81,8 +81,9 @@ def add_pv_plants(
             domain=pyo.NonNegativeReals,
             bounds=lambda _b, t, avail=available: (0.0, avail[t]),
         )
+        output = list(block.output_kw.values())
         block.curtailed_kw = pyo.Expression(
-            horizon.step_set, rule=lambda b, t, avail=available: avail[t] - b.output_kw[t]
+            horizon.step_set, rule=lambda _b, t, avail=available, out=output: avail[t] - out[t]
         )
         handles[plant.id] = PVPlantHandle(
             plant=plant,
