@@ -1,13 +1,33 @@
-"""From a solved model to a :class:`~cluster.schedule.Schedule` of plain frames."""
+"""From a solved model to a :class:`~cluster.schedule.Schedule` of plain frames.
+
+A city-sized plan has hundreds of thousands of values. They are read by one
+:class:`_Evaluator` that walks each expression once with the same arithmetic
+Pyomo's own evaluation applies (so every value is the one ``pyo.value`` gives)
+but remembers the named sub-expressions it has met, and the rows of each table
+are collected as arrays and framed once at the end.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.common.numeric_types import native_numeric_types
+from pyomo.core.base.expression import IndexedExpression, NamedExpressionData
+from pyomo.core.base.indexed_component import IndexedComponent
+from pyomo.core.base.var import IndexedVar, VarData
+from pyomo.core.expr.base import ExpressionBase
+from pyomo.core.expr.numeric_expr import (
+    LinearExpression,
+    MonomialTermExpression,
+    NegationExpression,
+    ProductExpression,
+)
+from pyomo.core.expr.numvalue import NumericConstant
 
 from cluster.schedule import ASSET_COLUMNS, CLUSTER_COLUMNS, CONNECTION_POINT_COLUMNS, Schedule
 from optimisation.components.building import setpoint_plan_c
@@ -21,180 +41,331 @@ from optimisation.solve import SolveResult
 #: Values closer to zero than this are solver noise and reported as 0.
 NOISE = 1e-7
 
+# What a missing value (a variable without one) or an undefined operation raises mid-walk.
+_NO_VALUE_ERRORS = (TypeError, ValueError, ArithmeticError)
+# Marks a named expression whose value is not computed yet (None is a value: "none").
+_NOT_YET = object()
+
 
 def _clean(values: Iterable[float]) -> np.ndarray:
-    array = np.asarray(list(values), dtype=float)
+    array = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=float)
     return np.where(np.abs(array) < NOISE, 0.0, array)
 
 
-def _values(component: Any, positions: range) -> np.ndarray:
-    """Values of a step-indexed Pyomo component (variable, expression or parameter)."""
-    raw = [pyo.value(component[t], exception=False) for t in positions]
-    if any(v is None for v in raw):
-        raise OptimisationError(
-            f"{component.name} holds no value although the solve reported a plan",
-            fix="solve the model again; report it if this repeats",
+def _no_value_error(what: str) -> OptimisationError:
+    return OptimisationError(
+        f"{what} holds no value although the solve reported a plan",
+        fix="solve the model again; report it if this repeats",
+    )
+
+
+class _Evaluator:
+    """Values of the variables and expressions of one solved model.
+
+    Every expression node is computed with the operation ``pyo.value`` applies
+    to it (its ``_apply_operation``; negations, products and linear sums are
+    written out, being the bulk of the model), on its arguments in their order,
+    so the values are the ones ``pyo.value`` gives. A named expression (a Pyomo
+    ``Expression``) is computed once however many others refer to it. How to
+    value a node is looked up by its class, chosen when a class is first met.
+    """
+
+    def __init__(self) -> None:
+        self._named: dict[int, Any] = {}
+        self._by_class = _HowToValue(self)
+
+    def value(self, node: Any) -> Any:
+        """The value of a number, variable, parameter or expression (``None`` for none)."""
+        return self._by_class[node.__class__](node)
+
+    def step_values(self, component: Any, positions: range) -> np.ndarray:
+        """Values of a step-indexed component (variable, expression or parameter)."""
+        try:
+            if isinstance(component, IndexedVar):
+                by_step = component.extract_values()
+                raw = [by_step[t] for t in positions]
+            else:
+                raw = self._node_values(component, positions)
+        except _NO_VALUE_ERRORS:
+            raw = [None]
+        if None in raw:
+            raise _no_value_error(getattr(component, "name", str(component)))
+        return _clean(raw)
+
+    def _node_values(self, component: Any, positions: range) -> list[Any]:
+        """Values of a step-indexed component that is not a variable."""
+        if not isinstance(component, IndexedComponent):
+            return [self.value(component[t]) for t in positions]
+        # One pass over the component's data rather than a lookup per step.
+        nodes = list(map(dict(component.items()).__getitem__, positions))
+        if isinstance(component, IndexedExpression):
+            # Often met before inside another expression: those values are looked up at once.
+            named = self._named
+            raw = [named.get(id(node), _NOT_YET) for node in nodes]
+            if _NOT_YET not in raw:
+                return raw
+        by_class = self._by_class
+        return [by_class[node.__class__](node) for node in nodes]
+
+    def named_value(self, node: Any) -> Any:
+        """The value of a named expression, computed on its first use."""
+        key = id(node)
+        result = self._named.get(key, _NOT_YET)
+        if result is _NOT_YET:
+            (inner,) = node.args
+            result = self._named[key] = self._by_class[inner.__class__](inner)
+        return result
+
+    def operation_value(self, node: Any) -> Any:
+        """The value of an expression node from the values of its arguments."""
+        by_class = self._by_class
+        return node._apply_operation([by_class[arg.__class__](arg) for arg in node.args])
+
+    def negation_value(self, node: Any) -> Any:
+        """The value of ``-x``: the operation of ``NegationExpression``, without its call."""
+        (arg,) = node.args
+        return -self._by_class[arg.__class__](arg)
+
+    def product_value(self, node: Any) -> Any:
+        """The value of ``x * y``: the operation of ``ProductExpression``, without its call."""
+        left, right = node.args
+        by_class = self._by_class
+        return by_class[left.__class__](left) * by_class[right.__class__](right)
+
+    def linear_value(self, node: Any) -> Any:
+        """The value of a linear sum, its number-times-variable terms multiplied out directly."""
+        by_class = self._by_class
+        terms = [
+            # Pyomo's own readers of linear sums take a term's coefficient and variable so too.
+            arg._args_[0] * arg._args_[1].value
+            if arg.__class__ is MonomialTermExpression
+            and arg._args_[0].__class__ in native_numeric_types
+            else by_class[arg.__class__](arg)
+            for arg in node.args
+        ]
+        return node._apply_operation(terms)
+
+
+class _HowToValue(dict[type, Callable[[Any], Any]]):
+    """How an :class:`_Evaluator` values a node, by the node's class."""
+
+    def __init__(self, evaluator: _Evaluator) -> None:
+        super().__init__()
+        self._evaluator = evaluator
+
+    def __missing__(self, node_class: type) -> Callable[[Any], Any]:
+        how: Callable[[Any], Any]
+        if node_class in native_numeric_types:
+            how = _itself
+        elif issubclass(node_class, (VarData, NumericConstant)):
+            how = _value_attribute
+        elif issubclass(node_class, NamedExpressionData):
+            how = self._evaluator.named_value
+        elif node_class is LinearExpression:
+            how = self._evaluator.linear_value
+        elif node_class is NegationExpression:
+            how = self._evaluator.negation_value
+        elif node_class is ProductExpression or node_class is MonomialTermExpression:
+            how = self._evaluator.product_value
+        elif issubclass(node_class, ExpressionBase):
+            how = self._evaluator.operation_value
+        else:
+            # Parameters, and numbers Pyomo knows that Python does not call so (numpy scalars).
+            how = _pyomo_value
+        self[node_class] = how
+        return how
+
+
+def _itself(node: Any) -> Any:
+    return node
+
+
+def _value_attribute(node: Any) -> Any:
+    return node.value
+
+
+def _pyomo_value(node: Any) -> Any:
+    return pyo.value(node, exception=False)
+
+
+class _AssetRows:
+    """The rows of the asset table, gathered per asset and quantity and framed once.
+
+    Parameters
+    ----------
+    steps
+        The model's steps (UTC step starts).
+    """
+
+    def __init__(self, steps: pd.DatetimeIndex) -> None:
+        self._steps = steps
+        self._all_steps = np.arange(len(steps))
+        self._positions: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+        self._labels: list[tuple[str, str, str]] = []
+
+    def add(self, asset_id: str, quantity: str, unit: str, values: np.ndarray,
+            positions: Sequence[int] | None = None) -> None:  # fmt: skip
+        """One quantity of an asset, at every step or at ``positions`` only (in that unit)."""
+        self._positions.append(
+            self._all_steps if positions is None else np.asarray(positions, dtype=np.intp)
         )
-    return _clean(raw)
+        self._values.append(np.asarray(values, dtype=float))
+        self._labels.append((asset_id, quantity, unit))
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a frame of :data:`~cluster.schedule.ASSET_COLUMNS`."""
+        if not self._values:
+            return pd.DataFrame({column: [] for column in ASSET_COLUMNS})
+        counts = [len(positions) for positions in self._positions]
+        assets, quantities, units = zip(*self._labels, strict=True)
+        columns = {
+            "ts": self._steps.take(np.concatenate(self._positions)),
+            "asset": _repeated(assets, counts),
+            "quantity": _repeated(quantities, counts),
+            "value": np.concatenate(self._values),
+            "unit": _repeated(units, counts),
+        }
+        return pd.DataFrame({column: columns[column] for column in ASSET_COLUMNS})
 
 
-def _sum_injections(injections: Iterable[Injection], kind: InjectionKind,
+def _repeated(labels: Sequence[str], counts: Sequence[int] | int) -> Any:
+    """Each label repeated ``counts`` times (the same count for all when an int), as text."""
+    # Labels are turned into text once each and then repeated, not once per row.
+    text = pd.Series(list(labels)).array
+    return text.take(np.repeat(np.arange(len(labels)), counts))
+
+
+def _sum_injections(values: _Evaluator, injections: Iterable[Injection], kind: InjectionKind,
                     positions: range) -> np.ndarray:  # fmt: skip
     total = np.zeros(len(positions))
     for injection in injections:
         if injection.kind is kind:
-            total += _values(injection.power_kw, positions)
+            total += values.step_values(injection.power_kw, positions)
     return total
 
 
-def _connection_point_frame(model: ClusterModel, positions: range) -> pd.DataFrame:
-    steps = model.horizon.steps
-    frames = []
-    for handle in model.connection_points.values():
+def _connection_point_frame(model: ClusterModel, values: _Evaluator,
+                            positions: range) -> pd.DataFrame:  # fmt: skip
+    handles = list(model.connection_points.values())
+    columns: dict[str, list[np.ndarray]] = {
+        "load_kw": [], "generation_kw": [], "battery_net_kw": [], "import_kw": [], "export_kw": []
+    }  # fmt: skip
+    for handle in handles:
         on_bus = handle.injections
         # A controllable load is injected as negative power; it belongs to the load column.
-        flexible_load = -_sum_injections(on_bus, InjectionKind.LOAD, positions)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "ts": steps,
-                    "connection_point": handle.connection_point.id,
-                    "load_kw": _clean(np.asarray(handle.load_kw) + flexible_load),
-                    "generation_kw": _sum_injections(on_bus, InjectionKind.GENERATION, positions),
-                    "battery_net_kw": _sum_injections(on_bus, InjectionKind.STORAGE, positions),
-                    "import_kw": _values(handle.import_kw, positions),
-                    "export_kw": _values(handle.export_kw, positions),
-                    "contracted_capacity_kw": handle.connection_point.contracted_capacity_kw,
-                }
-            )
+        flexible_load = -_sum_injections(values, on_bus, InjectionKind.LOAD, positions)
+        columns["load_kw"].append(_clean(np.asarray(handle.load_kw) + flexible_load))
+        columns["generation_kw"].append(
+            _sum_injections(values, on_bus, InjectionKind.GENERATION, positions)
         )
-    return pd.concat(frames, ignore_index=True).loc[:, list(CONNECTION_POINT_COLUMNS)]
+        columns["battery_net_kw"].append(
+            _sum_injections(values, on_bus, InjectionKind.STORAGE, positions)
+        )
+        columns["import_kw"].append(values.step_values(handle.import_kw, positions))
+        columns["export_kw"].append(values.step_values(handle.export_kw, positions))
+    n_steps = len(positions)
+    ids = [handle.connection_point.id for handle in handles]
+    capacities = np.array([handle.connection_point.contracted_capacity_kw for handle in handles])
+    frame = {
+        "ts": model.horizon.steps.take(np.tile(np.arange(n_steps), len(handles))),
+        "connection_point": _repeated(ids, n_steps),
+        **{column: np.concatenate(parts) for column, parts in columns.items()},
+        "contracted_capacity_kw": np.repeat(capacities, n_steps),
+    }
+    return pd.DataFrame({column: frame[column] for column in CONNECTION_POINT_COLUMNS})
 
 
-def _asset_rows(steps: pd.DatetimeIndex, asset_id: str, quantity: str, unit: str,
-                values: np.ndarray) -> pd.DataFrame:  # fmt: skip
-    return pd.DataFrame(
-        {"ts": steps, "asset": asset_id, "quantity": quantity, "value": values, "unit": unit}
-    )
-
-
-def _plant_frames(model: ClusterModel, positions: range) -> list[pd.DataFrame]:
+def _plant_rows(model: ClusterModel, values: _Evaluator, positions: range,
+                rows: _AssetRows) -> None:  # fmt: skip
     """Rows of the waste-to-energy plants, the heat networks and the biogas engines."""
-    steps = model.horizon.steps
-    frames: list[pd.DataFrame] = []
     for chp_id, wte in model.wte_chps.items():
-        frames += [
-            # Binaries within the solver's integrality tolerance are reported as 0 or 1.
-            _asset_rows(steps, chp_id, "on", "-", np.round(_values(wte.on, positions))),
-            _asset_rows(steps, chp_id, "output_kw", "kW", _values(wte.output_kw, positions)),
-            _asset_rows(steps, chp_id, "heat_kw", "kW", _values(wte.heat_kw, positions)),
-            _asset_rows(steps, chp_id, "start", "-", np.round(_values(wte.start, positions))),
-        ]
+        # Binaries within the solver's integrality tolerance are reported as 0 or 1.
+        rows.add(chp_id, "on", "-", np.round(values.step_values(wte.on, positions)))
+        rows.add(chp_id, "output_kw", "kW", values.step_values(wte.output_kw, positions))
+        rows.add(chp_id, "heat_kw", "kW", values.step_values(wte.heat_kw, positions))
+        rows.add(chp_id, "start", "-", np.round(values.step_values(wte.start, positions)))
     for network_id, network in model.district_heating.items():
-        frames += [
-            _asset_rows(steps, network_id, quantity, unit, _values(component, positions))
-            for quantity, unit, component in (
-                ("boiler_kw", "kW", network.boiler_kw),
-                ("store_level_kwh", "kWh", network.store_level_kwh),
-                ("dump_kw", "kW", network.dump_kw),
-                ("gas_cost", "PLN", network.gas_cost_pln),
-            )
-        ]
+        for quantity, unit, component in (
+            ("boiler_kw", "kW", network.boiler_kw),
+            ("store_level_kwh", "kWh", network.store_level_kwh),
+            ("dump_kw", "kW", network.dump_kw),
+            ("gas_cost", "PLN", network.gas_cost_pln),
+        ):
+            rows.add(network_id, quantity, unit, values.step_values(component, positions))
     for chp_id, biogas in model.biogas_chps.items():
-        frames += [
-            _asset_rows(steps, chp_id, quantity, unit, _values(component, positions))
-            for quantity, unit, component in (
-                ("output_kw", "kW", biogas.output_kw),
-                ("holder_kwh", "kWh", biogas.holder_kwh),
-                ("flare_kw", "kW", biogas.flare_kw),
-            )
-        ]
-    return frames
+        for quantity, unit, component in (
+            ("output_kw", "kW", biogas.output_kw),
+            ("holder_kwh", "kWh", biogas.holder_kwh),
+            ("flare_kw", "kW", biogas.flare_kw),
+        ):
+            rows.add(chp_id, quantity, unit, values.step_values(component, positions))
 
 
-def _building_frames(model: ClusterModel, positions: range) -> list[pd.DataFrame]:
+def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
+                   rows: _AssetRows) -> None:  # fmt: skip
     """Rows of the buildings and of their zones (asset ``<building>/<zone>``)."""
-    steps = model.horizon.steps
     step_h = model.horizon.step_hours
-    frames: list[pd.DataFrame] = []
     for building_id, building in model.buildings.items():
-        electric = _values(building.electric_kw, positions)
-        baseline = _clean(building.baseline_electric_kw)
-        frames += [
-            _asset_rows(steps, building_id, "electric_kw", "kW", electric),
-            _asset_rows(steps, building_id, "in_load_forecast_kw", "kW", baseline),
-        ]
+        rows.add(building_id, "electric_kw", "kW",
+                 values.step_values(building.electric_kw, positions))  # fmt: skip
+        rows.add(building_id, "in_load_forecast_kw", "kW", _clean(building.baseline_electric_kw))
         for zone in building.zones.values():
-            temp = _values(zone.temp_c, positions)
-            outside = _values(zone.too_cold_k, positions) + _values(zone.too_warm_k, positions)
+            temp = values.step_values(zone.temp_c, positions)
+            outside = (values.step_values(zone.too_cold_k, positions)
+                       + values.step_values(zone.too_warm_k, positions))  # fmt: skip
             setpoint = np.array([
                 setpoint_plan_c(float(v), low, high)
                 for v, low, high in zip(temp, zone.band_min_c, zone.band_max_c, strict=True)
             ])  # fmt: skip
-            frames += [
-                _asset_rows(steps, zone.asset_id, "setpoint_c", "degC", setpoint),
-                _asset_rows(steps, zone.asset_id, "temp_c", "degC", temp),
-                _asset_rows(steps, zone.asset_id, "heat_kw", "kW",
-                            _values(zone.heat_kw, positions)),
-                _asset_rows(steps, zone.asset_id, "electric_kw", "kW",
-                            _values(zone.electric_kw, positions)),
-                _asset_rows(steps, zone.asset_id, "comfort_violation_kh", "K h",
-                            _clean(outside * step_h)),
-            ]  # fmt: skip
-    return frames
+            rows.add(zone.asset_id, "setpoint_c", "degC", setpoint)
+            rows.add(zone.asset_id, "temp_c", "degC", temp)
+            rows.add(zone.asset_id, "heat_kw", "kW", values.step_values(zone.heat_kw, positions))
+            rows.add(zone.asset_id, "electric_kw", "kW",
+                     values.step_values(zone.electric_kw, positions))  # fmt: skip
+            rows.add(zone.asset_id, "comfort_violation_kh", "K h", _clean(outside * step_h))
 
 
-def _lighting_frames(model: ClusterModel, positions: range) -> list[pd.DataFrame]:
+def _lighting_rows(model: ClusterModel, values: _Evaluator, positions: range,
+                   rows: _AssetRows) -> None:  # fmt: skip
     """Rows of the street-lighting circuits; ``class`` and ``min_dim_pct`` where lamps burn."""
-    steps = model.horizon.steps
-    frames: list[pd.DataFrame] = []
     for circuit_id, circuit in model.lighting_circuits.items():
         # The dim level is a sum of binaries: within the solver's tolerance of a whole %.
-        dim = np.round(_values(circuit.dim_pct, positions), 6)
+        dim = np.round(values.step_values(circuit.dim_pct, positions), 6)
         lit = [t for t in positions if circuit.on_fraction[t] > 0]
         classes = np.array([c.number for c in circuit.classes if c is not None], dtype=float)
         floors = np.array([circuit.min_dim_pct[t] for t in lit], dtype=float)
-        frames += [
-            _asset_rows(steps, circuit_id, "dim_pct", "%", dim),
-            _asset_rows(steps, circuit_id, "on", "-", np.array(circuit.on, dtype=float)),
-            _asset_rows(steps, circuit_id, "power_kw", "kW", _values(circuit.power_kw, positions)),
-            _asset_rows(steps, circuit_id, "in_load_forecast_kw", "kW",
-                        _clean(circuit.in_forecast_kw)),
-            _asset_rows(steps[lit], circuit_id, "class", "-", classes),
-            _asset_rows(steps[lit], circuit_id, "min_dim_pct", "%", floors),
-        ]  # fmt: skip
-    return frames
+        rows.add(circuit_id, "dim_pct", "%", dim)
+        rows.add(circuit_id, "on", "-", np.array(circuit.on, dtype=float))
+        rows.add(circuit_id, "power_kw", "kW", values.step_values(circuit.power_kw, positions))
+        rows.add(circuit_id, "in_load_forecast_kw", "kW", _clean(circuit.in_forecast_kw))
+        rows.add(circuit_id, "class", "-", classes, lit)
+        rows.add(circuit_id, "min_dim_pct", "%", floors, lit)
 
 
-def _asset_frame(model: ClusterModel, positions: range) -> pd.DataFrame:
-    steps = model.horizon.steps
-    frames: list[pd.DataFrame] = []
+def _asset_frame(model: ClusterModel, values: _Evaluator, positions: range) -> pd.DataFrame:
+    rows = _AssetRows(model.horizon.steps)
     for plant_id, pv in model.pv_plants.items():
         available = _clean(pv.available_kw)
-        output = _values(pv.output_kw, positions)
-        frames += [
-            _asset_rows(steps, plant_id, "available_kw", "kW", available),
-            _asset_rows(steps, plant_id, "output_kw", "kW", output),
-            _asset_rows(steps, plant_id, "curtailed_kw", "kW", _clean(available - output)),
-        ]
+        output = values.step_values(pv.output_kw, positions)
+        rows.add(plant_id, "available_kw", "kW", available)
+        rows.add(plant_id, "output_kw", "kW", output)
+        rows.add(plant_id, "curtailed_kw", "kW", _clean(available - output))
     for battery_id, battery in model.batteries.items():
-        frames += [
-            _asset_rows(steps, battery_id, quantity, unit, _values(component, positions))
-            for quantity, unit, component in (
-                ("charge_kw", "kW", battery.charge_kw),
-                ("discharge_kw", "kW", battery.discharge_kw),
-                ("soc_kwh", "kWh", battery.soc_kwh),
-            )
-        ]
-    frames += _plant_frames(model, positions)
-    frames += _building_frames(model, positions)
-    frames += _lighting_frames(model, positions)
-    if not frames:
-        return pd.DataFrame({column: [] for column in ASSET_COLUMNS})
-    return pd.concat(frames, ignore_index=True).loc[:, list(ASSET_COLUMNS)]
+        for quantity, unit, component in (
+            ("charge_kw", "kW", battery.charge_kw),
+            ("discharge_kw", "kW", battery.discharge_kw),
+            ("soc_kwh", "kWh", battery.soc_kwh),
+        ):
+            rows.add(battery_id, quantity, unit, values.step_values(component, positions))
+    _plant_rows(model, values, positions, rows)
+    _building_rows(model, values, positions, rows)
+    _lighting_rows(model, values, positions, rows)
+    return rows.frame()
 
 
-def _cluster_frame(model: ClusterModel, points: pd.DataFrame, positions: range) -> pd.DataFrame:
+def _cluster_frame(model: ClusterModel, values: _Evaluator, points: pd.DataFrame,
+                   positions: range) -> pd.DataFrame:  # fmt: skip
     purchasing = model.purchasing
     by_step = points.assign(net_import_kw=points["import_kw"] - points["export_kw"]).groupby("ts")
     totals = by_step[["net_import_kw", "load_kw", "generation_kw"]].sum()
@@ -202,8 +373,8 @@ def _cluster_frame(model: ClusterModel, points: pd.DataFrame, positions: range) 
         {
             "price_pln_per_mwh": purchasing.price_pln_per_mwh,
             "block_kw": _clean(purchasing.block_kw),
-            "day_ahead_buy_kw": _values(purchasing.buy_kw, positions),
-            "day_ahead_sell_kw": _values(purchasing.sell_kw, positions),
+            "day_ahead_buy_kw": values.step_values(purchasing.buy_kw, positions),
+            "day_ahead_sell_kw": values.step_values(purchasing.sell_kw, positions),
             "net_import_kw": _clean(totals["net_import_kw"].reindex(model.horizon.steps)),
             "load_kw": _clean(totals["load_kw"].reindex(model.horizon.steps)),
             "local_generation_kw": _clean(totals["generation_kw"].reindex(model.horizon.steps)),
@@ -213,10 +384,16 @@ def _cluster_frame(model: ClusterModel, points: pd.DataFrame, positions: range) 
     return frame.loc[:, list(CLUSTER_COLUMNS)]
 
 
-def _cost_frame(model: ClusterModel) -> pd.DataFrame:
+def _cost_frame(model: ClusterModel, values: _Evaluator) -> pd.DataFrame:
     totals = dict.fromkeys(CostComponent, 0.0)
     for term in model.cost_terms:
-        totals[term.component] += float(pyo.value(term.expression))
+        try:
+            cost_pln = values.value(term.expression)
+        except _NO_VALUE_ERRORS:
+            cost_pln = None
+        if cost_pln is None:
+            raise _no_value_error(f"the {term.component} cost of {term.owner}")
+        totals[term.component] += float(cost_pln)
     return pd.DataFrame(
         {
             "component": [str(component) for component in totals],
@@ -240,7 +417,8 @@ def extract_schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveR
     NoPlanError
         If the solve ended without a plan (infeasible, unbounded, no solution).
     OptimisationError
-        If ``inputs`` are not the ones the model was built from.
+        If ``inputs`` are not the ones the model was built from, or a
+        variable of the plan holds no value.
     """
     if not result.has_plan:
         raise NoPlanError(
@@ -253,8 +431,16 @@ def extract_schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveR
             "the inputs given do not match the steps the model was built from",
             fix="extract with the same PlanningInputs that were passed to build_model",
         )
+    # The model's objects all stay alive: a paused collector skips needless full scans of them.
+    with PauseGC():
+        return _schedule(model, inputs, result)
+
+
+def _schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveResult) -> Schedule:
+    """The schedule of :func:`extract_schedule`, from a model known to hold a plan."""
     positions = range(model.horizon.n_steps)
-    points = _connection_point_frame(model, positions)
+    values = _Evaluator()
+    points = _connection_point_frame(model, values, positions)
     meta: dict[str, Any] = {
         "cluster": inputs.config.cluster.name,
         "n_steps": model.horizon.n_steps,
@@ -268,8 +454,8 @@ def extract_schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveR
         timezone=inputs.config.cluster.timezone,
         step_minutes=inputs.config.cluster.step_minutes,
         connection_points=points,
-        assets=_asset_frame(model, positions),
-        cluster=_cluster_frame(model, points, positions),
-        costs=_cost_frame(model),
+        assets=_asset_frame(model, values, positions),
+        cluster=_cluster_frame(model, values, points, positions),
+        costs=_cost_frame(model, values),
         meta=meta,
     )
