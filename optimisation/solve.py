@@ -7,7 +7,6 @@ model is an outcome, not an error: :func:`solve` reports it in
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Mapping
@@ -19,12 +18,11 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.tee import capture_output
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimisation.errors import OptimisationError
 from optimisation.model import ClusterModel
+from optimisation.standard_form import compile_standard_form
 
 
 class SolveStatus(StrEnum):
@@ -162,66 +160,24 @@ _OUTCOMES: dict[Any, tuple[SolveStatus, SolveStatus, str]] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    """The model as HiGHS takes it, and which Pyomo variable each column is."""
-
-    lp: highspy.HighsLp
-    columns: list[Any]
-    n_binaries: int
-
-
-def _compile(model: pyo.ConcreteModel) -> _Compiled:
-    """Compile the model to one sparse matrix with Pyomo's standard-form compiler.
-
-    Fixed variables stay columns with equal bounds (they are unfixed while
-    compiling): folded into the right-hand sides instead, a row left with no
-    variable would be checked by the compiler without any tolerance, where
-    HiGHS applies its feasibility tolerance.
-    """
-    fixed = [var for component in model.component_objects(pyo.Var, descend_into=True)
-             for var in component.values() if var.fixed]  # fmt: skip
-    for var in fixed:
-        var.unfix()
-    try:
-        form = LinearStandardFormCompiler().write(model, mixed_form=True)
-    finally:
-        for var in fixed:
-            var.fix()
-    columns = list(form.columns)
-    inf = highspy.kHighsInf
-    # A missing bound becomes NaN here and HiGHS's infinity below.
-    # (var.lb, var.ub) costs a fifteenth of var.bounds in Pyomo 6.10.
-    bounds = np.array([(var.lb, var.ub) for var in columns], dtype=float).reshape(-1, 2)
-    lower = np.where(np.isnan(bounds[:, 0]), -inf, bounds[:, 0])
-    upper = np.where(np.isnan(bounds[:, 1]), inf, bounds[:, 1])
-    if fixed:
-        fixed_ids = {id(var) for var in fixed}
-        for j, var in enumerate(columns):
-            if id(var) in fixed_ids:
-                lower[j] = upper[j] = var.value
-    integer = np.fromiter((v.is_integer() for v in columns), bool, len(columns))
-    binary = integer & (lower >= 0) & (upper <= 1)
-    # Row kinds: 0 equality, 1 upper bound (<=), -1 lower bound (>=).
-    kind = np.fromiter((row.bound_type for row in form.rows), np.int8, len(form.rows))
-    rhs = np.asarray(form.rhs, dtype=float)
+def _compile(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list[Any]]:
+    """The model as a HiGHS LP (integer columns marked) and the variable of each column."""
+    form = compile_standard_form(model)
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(columns), len(rhs)
-    lp.col_cost_ = form.c.toarray().ravel() if columns else np.zeros(0)
-    lp.col_lower_, lp.col_upper_ = lower, upper
-    lp.row_lower_ = np.where(kind == 1, -inf, rhs)
-    lp.row_upper_ = np.where(kind == -1, inf, rhs)
-    lp.offset_ = float(form.c_offset[0]) if len(form.c_offset) else 0.0
+    lp.num_col_, lp.num_row_ = len(form.columns), len(form.row_lower)
+    lp.col_cost_, lp.offset_ = form.cost, form.cost_offset
+    lp.col_lower_, lp.col_upper_ = form.col_lower, form.col_upper
+    lp.row_lower_, lp.row_upper_ = form.row_lower, form.row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = form.A.indptr
-    lp.a_matrix_.index_ = form.A.indices
-    lp.a_matrix_.value_ = form.A.data
-    if integer.any():
+    lp.a_matrix_.start_ = form.matrix.indptr
+    lp.a_matrix_.index_ = form.matrix.indices
+    lp.a_matrix_.value_ = form.matrix.data
+    if form.integer.any():
         lp.integrality_ = [
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-            for flag in integer
+            for flag in form.integer
         ]
-    return _Compiled(lp=lp, columns=columns, n_binaries=int(binary.sum()))
+    return lp, form.columns
 
 
 def _give_mip_start(highs: highspy.Highs, columns: list[Any], start: Mapping[Any, float]) -> None:
@@ -234,18 +190,6 @@ def _give_mip_start(highs: highspy.Highs, columns: list[Any], start: Mapping[Any
         highs.setSolution(
             len(index), np.asarray(index, dtype=np.int32), np.asarray(values, dtype=float)
         )
-
-
-def _without_plan(
-    model: ClusterModel, status: SolveStatus, termination: str, started: float
-) -> SolveResult:
-    size = model.size()
-    return SolveResult(
-        status=status, termination=termination, objective_pln=None, best_bound_pln=None,
-        mip_gap=None, highs_time_s=0.0, wall_time_s=time.perf_counter() - started,
-        n_variables=size.n_variables, n_binaries=size.n_binaries,
-        n_constraints=size.n_constraints,
-    )  # fmt: skip
 
 
 def solve(
@@ -275,12 +219,7 @@ def solve(
     """
     options = options or SolveOptions()
     started = time.perf_counter()
-    try:
-        compiled = _compile(model.model)
-    except InfeasibleConstraintException as error:
-        # A constraint without variables that cannot hold: infeasible before any search.
-        logging.getLogger(__name__).info("infeasible before solving: %s", error)
-        return _without_plan(model, SolveStatus.INFEASIBLE, "provenInfeasible", started)
+    lp, columns = _compile(model.model)
     # HiGHS keeps one thread pool per process, sized by the first solve; a
     # fresh pool lets this solve's thread count take effect.
     highspy.Highs.resetGlobalScheduler(True)
@@ -292,9 +231,11 @@ def solve(
     highs.setOptionValue("mip_rel_gap", options.mip_rel_gap)
     if options.threads is not None:
         highs.setOptionValue("threads", options.threads)
-    highs.passModel(compiled.lp)
+    highs.passModel(lp)
+    is_mip = lp.integrality_ != []
+    del lp  # HiGHS holds its own copy
     if warm_start:
-        _give_mip_start(highs, compiled.columns, warm_start)
+        _give_mip_start(highs, columns, warm_start)
     highs.run()
     info = highs.getInfo()
     has_plan = info.primal_solution_status == int(highspy.SolutionStatus.kSolutionStatusFeasible)
@@ -304,10 +245,9 @@ def solve(
     status = with_plan if has_plan else without_plan
     objective = None
     if status in _WITH_PLAN:
-        for var, value in zip(compiled.columns, highs.getSolution().col_value, strict=True):
+        for var, value in zip(columns, highs.getSolution().col_value, strict=True):
             var.set_value(value, skip_validation=True)
         objective = _finite(info.objective_function_value)
-    is_mip = compiled.lp.integrality_ != []
     bound = _finite(info.mip_dual_bound) if is_mip else None
     if not is_mip and status is SolveStatus.OPTIMAL:
         bound = objective
