@@ -25,7 +25,7 @@ from cli.common import (
 from cli.render import config_summary, print_schedule_run
 from cluster.config import demo_config_text, load_config
 from cluster.errors import DataError
-from cluster.sizing import heating_sizing_warnings
+from cluster.sizing import contracted_capacity_warnings, heating_sizing_warnings
 from optimisation.solve import SolveOptions
 
 app = typer.Typer(
@@ -183,13 +183,14 @@ def config_check(
 ) -> None:
     """Validate a cluster configuration and print what it holds.
 
-    Warnings (e.g. heating too small for the design outdoor temperature) are
-    printed in yellow; they do not make the configuration invalid.
+    Warnings (e.g. heating too small for the design outdoor temperature, or
+    electric heating that draws more than its connection point's contracted
+    capacity) are printed in yellow; they do not make the configuration invalid.
     """
     loaded = load_config(path)
     source = str(path) if path else "built-in demo cluster"
     console.print(config_summary(loaded, source))
-    warnings = heating_sizing_warnings(loaded)
+    warnings = heating_sizing_warnings(loaded) + contracted_capacity_warnings(loaded)
     for warning in warnings:
         console.print(
             f"warning: {warning.key}: {warning.message}\n  fix: {warning.fix}",

@@ -8,6 +8,10 @@ gains a zone needs ``(T_min - T_design) / R`` kW to hold its band minimum.
 A zone with less will fall below its band on the coldest days whatever the
 planner does; that is a fact to plan around rather than a broken
 configuration, so it is reported as a warning, not an error.
+
+The same holds for the grid connection: heat pumps and electric heating at full
+output can draw more than the connection point's contracted capacity, and every
+cold day then pays capacity-overrun charges. That too is reported as a warning.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import math
 from cluster.assets import BmsZone
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigProblem
+from cluster.thermal import heating_electricity_kw
 
 #: Heat installed above the steady design load so that a zone set back overnight
 #: warms up again in time (the reheat allowance of PN-EN 12831 for intermittent
@@ -91,4 +96,51 @@ def heating_sizing_warnings(config: ClusterConfig) -> list[ConfigProblem]:
                     "leave it and expect comfort shortfalls in cold spells",
                 )
             )
+    return warnings
+
+
+def contracted_capacity_warnings(config: ClusterConfig) -> list[ConfigProblem]:
+    """Every connection point whose contracted capacity is below its heating's electric maximum.
+
+    The electric maximum is the sum over the electrically heated BMS zones of
+    the buildings behind the point of
+    :func:`~cluster.thermal.heating_electricity_kw` at ``heating_max_kw``
+    (heat pumps: heat / COP; direct electric: heat). The rest of the
+    building's load comes on top, so a point warned about overruns its
+    contracted capacity whenever the heating runs flat out.
+
+    Parameters
+    ----------
+    config
+        The cluster: connection points (``contracted_capacity_kw``, kW) and buildings.
+
+    Returns
+    -------
+    list of ConfigProblem
+        One per such point, in configuration order: the key of its
+        ``contracted_capacity_kw``, the contracted capacity and the electric
+        maximum (kW), and the fix.
+    """
+    warnings: list[ConfigProblem] = []
+    for c, cp in enumerate(config.connection_points):
+        heating_kw = sum(
+            heating_electricity_kw(zone.heating_max_kw, zone.heating, zone.cop)
+            for building in config.assets.buildings
+            if building.connection_point == cp.id
+            for zone in building.zones
+        )
+        if cp.contracted_capacity_kw >= heating_kw:
+            continue
+        warnings.append(
+            ConfigProblem(
+                f"connection_points[{c}](id={cp.id}).contracted_capacity_kw",
+                f"contracted capacity of {cp.id} is {cp.contracted_capacity_kw:g} kW, but the "
+                f"heat pumps and electric heating behind it draw up to {heating_kw:.1f} kW at "
+                "full output; on cold days the plan must either pay capacity-overrun "
+                "charges or hold the heating back (no night setback, slow reheating)",
+                f"raise contracted_capacity_kw to at least {math.ceil(heating_kw)} kW plus the "
+                "building's own peak load, or lower heating_max_kw of its electrically "
+                "heated zones",
+            )
+        )
     return warnings

@@ -30,3 +30,19 @@ def test_demo_cluster_prints_no_sizing_warning() -> None:
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
     assert "configuration is valid" in result.output
+
+
+def test_contracted_capacity_below_electric_heating_is_printed_as_a_warning(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "school.toml"
+    # z1's heat pump: 54 kW heat / COP 3.2 = 16.9 kW electric, above 15 kW
+    path.write_text(
+        SCHOOL.replace("contracted_capacity_kw = 120.0", "contracted_capacity_kw = 15.0")
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "warning: connection_points[0](id=cp-school).contracted_capacity_kw: " in result.output
+    assert "up to 16.9 kW" in result.output
+    assert "fix: raise contracted_capacity_kw to at least 17 kW" in result.output
+    assert "configuration is valid, with 3 warnings" in result.output
