@@ -117,6 +117,7 @@ def run_tier(tier: Tier) -> dict[str, Any]:
 def _pyomo_subset(inputs: Any) -> tuple[Any, float]:
     """The dominant blocks built by the production builders, integers relaxed; (model, s)."""
     import pyomo.environ as pyo
+    from pyomo.common.gc_manager import PauseGC
 
     from optimisation.components.balance import add_cluster_balance
     from optimisation.components.battery import add_batteries
@@ -127,20 +128,23 @@ def _pyomo_subset(inputs: Any) -> tuple[Any, float]:
     from optimisation.model import ClusterModel, ModelOptions
 
     started = time.perf_counter()
-    model = pyo.ConcreteModel()
-    horizon = define_horizon(model, inputs)
-    pv = add_pv_plants(model, horizon, inputs)
-    batteries = add_batteries(model, horizon, inputs, {})
-    injections = [*(h.injection for h in pv.values()), *(h.injection for h in batteries.values())]
-    points = add_connection_points(model, horizon, inputs, injections)
-    purchasing = add_purchasing(model, horizon, inputs)
-    balance = add_cluster_balance(model, horizon, points, purchasing)
-    terms = (*purchasing.cost_terms, *(t for cp in points.values() for t in cp.cost_terms),
-             *(t for b in batteries.values() for t in b.cost_terms))  # fmt: skip
-    model.total_cost_pln = pyo.Objective(
-        expr=sum(t.expression for t in terms if t.optimised), sense=pyo.minimize
-    )
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(model)
+    # Built as build_model builds: with the garbage collector paused.
+    with PauseGC():
+        model = pyo.ConcreteModel()
+        horizon = define_horizon(model, inputs)
+        pv = add_pv_plants(model, horizon, inputs)
+        batteries = add_batteries(model, horizon, inputs, {})
+        injections = [*(h.injection for h in pv.values()),
+                      *(h.injection for h in batteries.values())]  # fmt: skip
+        points = add_connection_points(model, horizon, inputs, injections)
+        purchasing = add_purchasing(model, horizon, inputs)
+        balance = add_cluster_balance(model, horizon, points, purchasing)
+        terms = (*purchasing.cost_terms, *(t for cp in points.values() for t in cp.cost_terms),
+                 *(t for b in batteries.values() for t in b.cost_terms))  # fmt: skip
+        model.total_cost_pln = pyo.Objective(
+            expr=sum(t.expression for t in terms if t.optimised), sense=pyo.minimize
+        )
+        pyo.TransformationFactory("core.relax_integer_vars").apply_to(model)
     built_s = time.perf_counter() - started
     cluster_model = ClusterModel(
         model=model, inputs=inputs, options=ModelOptions(), horizon=horizon, pv_plants=pv,
@@ -353,16 +357,19 @@ def pyomo_floor(n_variables: int, n_rows: int) -> dict[str, float]:
     Pyomo's own objects and klaster's compiler to a matrix.
     """
     import pyomo.environ as pyo
+    from pyomo.common.gc_manager import PauseGC
 
     from optimisation.standard_form import compile_standard_form
 
     started = time.perf_counter()
-    model = pyo.ConcreteModel()
-    model.x = pyo.Var(range(n_variables), bounds=(0.0, 10.0))
-    model.row = pyo.Constraint(
-        range(n_rows), rule=lambda m, i: m.x[i] - m.x[(i + 1) % n_variables] <= 1.0
-    )
-    model.cost = pyo.Objective(expr=pyo.quicksum(model.x.values()))
+    # Built as build_model builds: with the garbage collector paused.
+    with PauseGC():
+        model = pyo.ConcreteModel()
+        model.x = pyo.Var(range(n_variables), bounds=(0.0, 10.0))
+        model.row = pyo.Constraint(
+            range(n_rows), rule=lambda m, i: m.x[i] - m.x[(i + 1) % n_variables] <= 1.0
+        )
+        model.cost = pyo.Objective(expr=pyo.quicksum(model.x.values()))
     built_s = time.perf_counter() - started
     started = time.perf_counter()
     compile_standard_form(model)
