@@ -178,7 +178,9 @@ def weather_regressors(
     columns = [c for c in WEATHER_SERIES if c in stored.columns]
     first = pd.DatetimeIndex(stored.index)[0] if len(stored) else steps[0]
     grid = pd.date_range(first, steps[-1], freq=step_delta(step_minutes), name="ts")
-    frame = stored.reindex(columns=columns).reindex(grid)
+    # Irradiance the forecast leaves out comes from its cloud cover first; the
+    # day before is only for what neither gives.
+    frame = complete_irradiance(stored.reindex(columns=columns).reindex(grid), site, step_minutes)
     for column in columns:
         on_day = frame.loc[steps, column]
         if on_day.notna().all():
@@ -194,4 +196,4 @@ def weather_regressors(
             f"no forecast of {column!r} for {missing} step(s) of the day: the same local "
             "time the day before taken instead"
         )
-    return complete_irradiance(frame, site, step_minutes), notes
+    return frame, notes

@@ -87,3 +87,25 @@ def test_a_given_irradiance_is_kept() -> None:
     weather[SeriesId.GHI_W_M2] = 123.0
     completed = complete_irradiance(weather, KIELCE, 15)
     assert (completed[SeriesId.GHI_W_M2] == 123.0).all()
+
+
+def test_the_days_irradiance_follows_its_cloud_forecast_not_the_day_before() -> None:
+    # Measured irradiance over the history, a forecast of cloud only for the day:
+    # a clear day before an overcast one must not lend the day its sunshine.
+    weather = _weather(3)
+    steps = day_steps(DAY, WARSAW)
+    weather[SeriesId.CLOUD_PCT] = 5.0
+    weather.loc[steps, SeriesId.CLOUD_PCT] = 90.0
+    sky = sky_at(pd.DatetimeIndex(weather.index), KIELCE, 15)
+    weather[SeriesId.GHI_W_M2] = ghi_from_cloud(
+        sky.ghi_clear_w_m2, weather[SeriesId.CLOUD_PCT].to_numpy()
+    )
+    stored = weather.copy()
+    stored.loc[steps, SeriesId.GHI_W_M2] = np.nan
+    regressors, notes = weather_regressors(stored, steps, WARSAW, KIELCE, 15)
+    np.testing.assert_allclose(
+        regressors.loc[steps, SeriesId.GHI_W_M2], weather.loc[steps, SeriesId.GHI_W_M2]
+    )
+    day_before = weather[SeriesId.GHI_W_M2].reindex(steps - pd.Timedelta(days=1)).to_numpy()
+    assert regressors.loc[steps, SeriesId.GHI_W_M2].sum() < 0.5 * day_before.sum()
+    assert notes == []
