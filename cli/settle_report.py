@@ -3,8 +3,9 @@
 :func:`render_reports` is the entry point: per member an HTML report, its PDF
 and the CSV of its quarter-hours; for the coordinator a summary over all
 members and the CSV of everyone's quarter-hours. A member's report holds only
-its own data and the cluster's totals: energy profiles are personal data, and
-no other member's id, name or series may reach it.
+its own data and, in a cluster of at least :data:`MIN_MEMBERS_FOR_CLUSTER_TOTALS`
+members, the cluster's totals: energy profiles are personal data, and no other
+member's id, name, series or figures may reach it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 
 from cli import settle_plots as plots
@@ -36,6 +38,11 @@ from cli.settle_pdf import report_pdf
 from cluster.errors import KlasterError
 from cluster.fields import choose_from
 from cluster.invoices import LineKind, MemberStatement, Settlement
+
+#: The fewest members (of the settlement) whose reports show the cluster's totals. With
+#: two, the cluster's total less a member's own figure is the other member's figure: its
+#: consumption or production would leak. From three on, it is a sum over at least two others.
+MIN_MEMBERS_FOR_CLUSTER_TOTALS = 3
 
 
 def _summary(statement: MemberStatement, energy: dict[str, int], words: Language) -> list[str]:
@@ -99,7 +106,8 @@ def _lines_table(statement: MemberStatement, words: Language) -> Table:
     return Table(headers, rows, (False, False, True, False, True), total)
 
 
-def _energy_table(energy: dict[str, int], cluster: dict[str, int], words: Language) -> Table:
+def _energy_table(energy: dict[str, int], cluster: dict[str, int] | None, words: Language) -> Table:
+    """The member's energy, and below it the cluster's totals unless ``cluster`` is None."""
     rows = [
         (words.text("energy_consumption"), words.energy(energy["consumption_wh"])),
         (words.text("energy_local"), words.energy(energy["local_wh"])),
@@ -116,14 +124,15 @@ def _energy_table(energy: dict[str, int], cluster: dict[str, int], words: Langua
             (words.text("energy_sold"), words.energy(energy["sold_wh"])),
             (words.text("energy_curtailed"), words.energy(energy["curtailed_wh"])),
         ]
-    rows += [
-        (words.text("cluster_consumption"), words.energy(cluster["consumption_wh"])),
-        (words.text("cluster_production"), words.energy(cluster["production_wh"])),
-        (
-            words.text("cluster_local_share"),
-            share_text(cluster["allocated_wh"], cluster["consumption_wh"], words),
-        ),
-    ]
+    if cluster is not None:
+        rows += [
+            (words.text("cluster_consumption"), words.energy(cluster["consumption_wh"])),
+            (words.text("cluster_production"), words.energy(cluster["production_wh"])),
+            (
+                words.text("cluster_local_share"),
+                share_text(cluster["allocated_wh"], cluster["consumption_wh"], words),
+            ),
+        ]
     headers = (words.text("energy_heading"), words.text("col_value"))
     return Table(headers, tuple(rows), (False, True))
 
@@ -194,10 +203,19 @@ def _member_plots(
 
 
 def member_report(settlement: Settlement, member_id: str, words: Language) -> Report:
-    """A member's report: its own energy, invoice lines and savings, and cluster totals."""
+    """A member's report: its own energy, invoice lines and savings, and cluster totals.
+
+    The cluster's totals are left out, and a sentence says why, when the settlement
+    has fewer than :data:`MIN_MEMBERS_FOR_CLUSTER_TOTALS` members.
+    """
     statement = settlement.statements[member_id]
     energy = energy_totals(settlement.energy[member_id].frame)
-    cluster = energy_totals(settlement.cluster_energy)
+    show_cluster = len(settlement.statements) >= MIN_MEMBERS_FOR_CLUSTER_TOTALS
+    cluster = energy_totals(settlement.cluster_energy) if show_cluster else None
+    how = how_section(settlement, words, member_id)
+    if not show_cluster:
+        withheld = words.text("cluster_totals_withheld")
+        how = replace(how, paragraphs=(*how.paragraphs, withheld))
     name = settlement.member_names.get(member_id, member_id)
     summary = tuple(_summary(statement, energy, words))
     sections = (
@@ -209,7 +227,7 @@ def member_report(settlement: Settlement, member_id: str, words: Language) -> Re
         Section(
             words.text("plots_heading"), plots=_member_plots(settlement, member_id, energy, words)
         ),
-        how_section(settlement, words, member_id),
+        how,
     )
     header = (
         words.text("cluster", name=settlement.cluster_name),
@@ -312,4 +330,9 @@ def render_reports(
     return files
 
 
-__all__ = ["SUPPORTED_LANGUAGES", "member_report", "render_reports"]
+__all__ = [
+    "MIN_MEMBERS_FOR_CLUSTER_TOTALS",
+    "SUPPORTED_LANGUAGES",
+    "member_report",
+    "render_reports",
+]

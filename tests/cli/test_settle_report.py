@@ -20,13 +20,14 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cli.settle_document import TEMPLATE_DIR, language
 from cli.settle_report import render_reports
 from cluster.errors import KlasterError
 from cluster.invoices import LineKind, Settlement
-from tests.cli.settlement_fixture import CONNECTION_POINTS, MEMBERS, build_settlement
+from tests.cli.settlement_fixture import CONNECTION_POINTS, MEMBERS, build_settlement, metered_wh
 
 NBSP = "\u00a0"
 _VOID = {"meta", "img", "br", "hr", "link", "input"}
@@ -57,6 +58,19 @@ def money(amount: Decimal, lang: str) -> str:
     if lang == "pl":
         return sign + text.replace(",", NBSP).replace(".", ",") + NBSP + "zł"
     return sign + text + NBSP + "PLN"
+
+
+def energy(energy_wh: int, lang: str) -> str:
+    """Energy in MWh to the kWh, as a Polish or English reader writes it."""
+    text = f"{Decimal(energy_wh) / 1_000_000:,.3f}"
+    if lang == "pl":
+        text = text.replace(",", NBSP).replace(".", ",")
+    return text + NBSP + "MWh"
+
+
+def shows_number(number: str, flat_text: str) -> bool:
+    """Whether a number stands in text without whitespace, not as part of a longer one."""
+    return re.search(rf"(?<![\d.,]){re.escape(squeeze(number))}(?!\d)", flat_text) is not None
 
 
 class _Page(HTMLParser):
@@ -211,6 +225,88 @@ def test_a_members_files_name_no_other_member(
                 for secret in (other_id, other_name, escape(other_name), *other_points):
                     assert squeeze(secret) not in flat, f"{secret!r} in {member_id}'s {kind}"
                 assert squeeze(other_total) not in flat, f"{other_id}'s total in {kind}"
+
+
+#: The sentence a member's report gives instead of the cluster's totals, per language.
+WITHHELD = {
+    "pl": "Nie pokazujemy sum całego klastra, bo przy tak małej liczbie członków ujawniłyby one"
+    " dane innego członka.",
+    "en": "The cluster's totals are not shown, because with so few members they would reveal"
+    " another member's figures.",
+}
+
+
+def _member_texts(files: dict[str, bytes], member_id: str) -> dict[str, str]:
+    folder = f"members/{member_id}"
+    return {
+        "html": "".join(parse_html(files[f"{folder}/report.html"]).text),
+        "pdf": pdf_text(files[f"{folder}/report.pdf"]),
+        "csv": files[f"{folder}/allocation.csv"].decode("utf-8"),
+    }
+
+
+def test_in_a_cluster_of_two_a_member_sees_no_cluster_total() -> None:
+    # With two members the cluster's total less one's own is the other's: none may show.
+    from cluster.settlement_money import settle
+    from tests.cluster import settlement_cases as case
+
+    steps = 96
+    hours = [(10 + step / 4) % 24 for step in range(steps)]  # UTC, from 10:00
+    sun = [max(0.0, 1 - abs(h - 11) / 4) for h in hours]
+    import_kwh = {"cp-alfa": [2.5] * steps, "cp-gamma": [0.3] * steps}
+    export_kwh = {"cp-gamma": [6.0 * s for s in sun]}
+    config = case.build_config(
+        case.tariff(),
+        *(case.member(m) for m in ("alfa", "gamma")),
+        *(case.point(m) for m in ("alfa", "gamma")),
+        case.supply(),
+        case.terms(),
+    )
+    metered = case.metered(import_kwh, export_kwh, [400.0 + 10 * (s % 8) for s in range(steps)])
+    settlement = settle(config, case.MONTH, metered, shapley=False)
+    # The cluster's totals from the metered input, whole Wh.
+    consumption_wh = round(1000 * sum(sum(v) for v in import_kwh.values()))
+    production_wh = round(1000 * sum(export_kwh["cp-gamma"]))
+    own_wh = {"alfa": round(1000 * sum(import_kwh["cp-alfa"])),
+              "gamma": round(1000 * sum(import_kwh["cp-gamma"]))}  # fmt: skip
+    assert len({consumption_wh, *own_wh.values()}) == 3  # the check can tell them apart
+    for lang in ("pl", "en"):
+        files = render_reports(settlement, lang=lang)
+        words = language(lang)
+        for member_id, own in own_wh.items():
+            texts = _member_texts(files, member_id)
+            assert shows_number(energy(own, lang), squeeze(texts["html"]))  # own figure shown
+            for kind in ("html", "pdf"):
+                flat = squeeze(texts[kind])
+                assert squeeze(WITHHELD[lang]) in flat, f"no sentence in {member_id}'s {kind}"
+                assert squeeze(words.text("cluster_consumption")) not in flat
+                hidden = [consumption_wh] + ([production_wh] if member_id == "alfa" else [])
+                for total_wh in hidden:
+                    number = energy(total_wh, lang).removesuffix(NBSP + "MWh")
+                    assert not shows_number(number, flat), f"{number} in {member_id}'s {kind}"
+            cells = {cell for row in csv.reader(io.StringIO(texts["csv"])) for cell in row}
+            assert str(consumption_wh) not in cells and str(production_wh) not in cells
+            assert energy(consumption_wh, lang) not in texts["csv"]
+    # The coordinator still sees the cluster's totals.
+    summary = "".join(parse_html(files["coordinator/summary.html"]).text)
+    assert energy(consumption_wh, "en") in summary
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+def test_in_a_cluster_of_three_a_member_sees_the_cluster_totals(
+    lang: str, settlement: Settlement, files_pl: dict[str, bytes], files_en: dict[str, bytes]
+) -> None:
+    files = files_pl if lang == "pl" else files_en
+    imports, exports, curtailed = metered_wh(pd.DatetimeIndex(settlement.cluster_energy.index))
+    consumption = energy(int(imports.to_numpy().sum()), lang)
+    production = energy(int(exports.to_numpy().sum() + curtailed.to_numpy().sum()), lang)
+    for member_id in MEMBERS:
+        texts = _member_texts(files, member_id)
+        for kind in ("html", "pdf"):
+            flat = squeeze(texts[kind])
+            assert squeeze(consumption) in flat, f"no cluster consumption in {member_id}'s {kind}"
+            assert squeeze(production) in flat, f"no cluster production in {member_id}'s {kind}"
+            assert squeeze(WITHHELD[lang]) not in flat
 
 
 def test_the_coordinator_sees_every_member(files_pl: dict[str, bytes]) -> None:
