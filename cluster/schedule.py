@@ -59,8 +59,9 @@ class Schedule:
     costs
         One row per cost component: ``component``, ``cost_pln`` (revenue
         negative); besides energy, distribution and capacity: ``wte_start``,
-        ``gas``, the declared penalties ``heat_dump`` and ``flare``,
-        ``battery_cycle`` and ``co2`` (0 when not priced).
+        ``gas``, the declared penalties ``heat_dump``, ``flare`` and
+        ``capacity_headroom`` (import into the headroom kept below a contracted
+        capacity), ``battery_cycle`` and ``co2`` (0 when not priced).
     meta
         Plain facts about the run: solver status, objective, gap, times (s),
         input identities; ``co2_t``, the plan's tonnes of CO2, when CO2 is priced.

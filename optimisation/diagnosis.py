@@ -16,7 +16,9 @@ Soft groups (everything else stays hard):
 - ``battery end-of-day target``, ``heat store end-of-day level``,
   ``gas holder end-of-day level``: energy short of the end-of-day floor, kWh.
 
-Building comfort bands are soft in the model itself and need no slack here.
+Building comfort bands, the contracted capacity's overrun and its headroom
+are soft in the model itself (priced, unbounded variables) and need no slack
+here: they never make a day infeasible and are not reported as a conflict.
 """
 
 from __future__ import annotations

@@ -50,6 +50,9 @@ from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon, define_horizon
 from optimisation.inputs import PlanningInputs
 
+#: Headroom a plan keeps below every contracted capacity by default, % of it.
+DEFAULT_CAPACITY_HEADROOM_PCT = 5.0
+
 
 @dataclass(frozen=True)
 class ModelOptions:
@@ -81,6 +84,12 @@ class ModelOptions:
         flexibility, e.g. because a higher BACnet priority holds their setpoint
         so klaster's commands would not act: they get no setpoint plan and
         their heating stays in the connection point's load forecast.
+    capacity_headroom_pct
+        Headroom kept below every connection point's contracted capacity, %
+        of it: import into the headroom is a declared penalty at the overrun
+        price (see :func:`~optimisation.components.connection.add_connection_points`),
+        so a plan made on forecasts leaves room for the actual demand coming
+        out higher. 0 turns it off, as for a plan on known values or a settlement.
     """
 
     battery_end_soc_pct: Mapping[str, float] = field(default_factory=dict)
@@ -91,6 +100,7 @@ class ModelOptions:
     comfort_penalty_pln_per_kh: float = 1000.0
     zone_initial_temp_c: Mapping[str, float] = field(default_factory=dict)
     excluded_zones: frozenset[str] = frozenset()
+    capacity_headroom_pct: float = DEFAULT_CAPACITY_HEADROOM_PCT
 
 
 @dataclass(frozen=True)
@@ -175,8 +185,15 @@ def check_options(inputs: PlanningInputs, options: ModelOptions) -> None:
     ------
     PlanningInputError
         If an end-of-day target names an unknown battery or lies outside its
-        state-of-charge limits.
+        state-of-charge limits, or the capacity headroom is not a share
+        from 0 up to 100 %.
     """
+    if not 0.0 <= options.capacity_headroom_pct < 100.0:
+        raise PlanningInputError(
+            f"the capacity headroom {options.capacity_headroom_pct} % is not a share "
+            "of the contracted capacity",
+            fix="set ModelOptions.capacity_headroom_pct from 0 (none) up to below 100",
+        )
     batteries = {b.id: b for b in inputs.config.assets.batteries}
     for battery_id, target_pct in options.battery_end_soc_pct.items():
         battery = batteries.get(battery_id)
@@ -259,7 +276,9 @@ def _build_model(inputs: PlanningInputs, options: ModelOptions, started: float) 
         *(h.injection for h in lighting_circuits.values()),
         *(h.injection for h in forecast_corrections.values()),
     ]
-    connection_points = add_connection_points(model, horizon, inputs, injections)
+    connection_points = add_connection_points(
+        model, horizon, inputs, injections, options.capacity_headroom_pct
+    )
     purchasing = add_purchasing(model, horizon, inputs)
     cluster_balance = add_cluster_balance(model, horizon, connection_points, purchasing)
     emissions = None

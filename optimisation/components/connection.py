@@ -14,7 +14,7 @@ from pyomo.core.expr.relational_expr import InequalityExpression
 from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
 from cluster.timeseries import SeriesId
-from optimisation.components.bus import Injection
+from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
@@ -41,8 +41,13 @@ class ConnectionPointHandle:
     overrun_kw
         Variable: the largest overrun of the contracted capacity in each
         clock hour, kW.
+    headroom_kw
+        Variable: the largest import above the contracted capacity less the
+        headroom in each clock hour, kW; ``None`` without a headroom.
     distribution_energy_pln, capacity_overrun_pln
         Expressions: the distribution energy charge and the overrun charge, PLN.
+    capacity_headroom_pln
+        Expression: the headroom's penalty, PLN; ``None`` without a headroom.
     capacity_fixed_share_pln
         The day's share of the monthly capacity charge, PLN (a constant).
     """
@@ -59,14 +64,25 @@ class ConnectionPointHandle:
     distribution_energy_pln: Any
     capacity_overrun_pln: Any
     capacity_fixed_share_pln: float
+    headroom_kw: Any = None
+    capacity_headroom_pln: Any = None
 
     @property
     def cost_terms(self) -> tuple[CostTerm, ...]:
-        """The point's distribution charges; the fixed capacity share is only reported."""
+        """The point's distribution charges and headroom penalty.
+
+        The fixed capacity share is only reported.
+        """
         owner = self.connection_point.id
+        headroom = (
+            ()
+            if self.capacity_headroom_pln is None
+            else (CostTerm(CostComponent.CAPACITY_HEADROOM, owner, self.capacity_headroom_pln),)
+        )
         return (
             CostTerm(CostComponent.DISTRIBUTION_ENERGY, owner, self.distribution_energy_pln),
             CostTerm(CostComponent.CAPACITY_OVERRUN, owner, self.capacity_overrun_pln),
+            *headroom,
             CostTerm(
                 CostComponent.CAPACITY_FIXED_SHARE,
                 owner,
@@ -81,6 +97,7 @@ def add_connection_points(
     horizon: Horizon,
     inputs: PlanningInputs,
     injections: Iterable[Injection],
+    capacity_headroom_pct: float = 0.0,
 ) -> dict[str, ConnectionPointHandle]:
     r"""Add one block per connection point, as ``model.connection_points[cp_id]``.
 
@@ -93,8 +110,12 @@ def add_connection_points(
 
         o_h \ge p^{imp}_t - C \quad \forall t \in h, \qquad o_h \ge 0
 
+        g_h \ge p^{imp}_t - (C - H) \quad \forall t \in h, \qquad g_h \ge 0
+        \qquad \text{(only when } H > 0\text{)}
+
         K^{dist} = \sum_t p^{imp}_t\,\Delta t / 1000 \cdot r_t,
         \qquad K^{over} = m\,k \sum_h o_h,
+        \qquad K^{head} = m\,k \sum_h g_h,
         \qquad K^{fix} = C\,k / D
 
     - :math:`L_t` forecast demand ``SeriesId.load(cp)``, kW (0 without a forecast);
@@ -106,6 +127,8 @@ def add_connection_points(
     - :math:`C` ``contracted_capacity_kw``, kW; :math:`o_h` the largest
       quarter-hour overrun in hour :math:`h`, kW (hours are UTC ``floor("h")``
       groups: the repeated autumn hour counts twice, as the meter sees it);
+    - :math:`H` the headroom, ``capacity_headroom_pct`` / 100 of :math:`C`, kW;
+      :math:`g_h` the largest import above :math:`C - H` in hour :math:`h`, kW;
     - :math:`r_t` the tariff zone's energy rate, PLN/MWh; :math:`\Delta t` step, h;
     - :math:`k` ``capacity_rate_pln_per_kw_month``, PLN/(kW·month);
       :math:`m` ``overrun_multiplier``; :math:`D` days in the planned month.
@@ -115,6 +138,28 @@ def add_connection_points(
     overruns are the month's ten largest is not known within one day, and the
     hourly peaks are an upper bound on that charge, so the plan stays on the
     safe side.
+
+    :math:`K^{head}` is a declared soft penalty, not money: a plan made on
+    forecasts that fills the contracted capacity to the last kW pays the
+    overrun charge whenever the actual demand comes out a little higher, so
+    the last :math:`H` kW below :math:`C` are priced as if they were overrun
+    (and an overrun twice). :math:`K^{over}` stays the tariff's charge. With
+    :math:`H = 0` there are no :math:`g_h` and the model is the same as
+    without a headroom.
+
+    Parameters
+    ----------
+    model
+        The model to add the blocks to.
+    horizon
+        The planned steps and hours.
+    inputs
+        Configuration and forecasts (kW).
+    injections
+        The assets' powers onto their connection point's bus, kW.
+    capacity_headroom_pct
+        Headroom :math:`H` kept below every contracted capacity, % of it; 0
+        for none.
     """
     config = inputs.config
     zone = config.cluster.zone
@@ -168,6 +213,20 @@ def add_connection_points(
         block.capacity_overrun_pln = pyo.Expression(
             expr=overrun_price * LinearExpression(overrun_kw)
         )
+        headroom_kw = headroom_pln = None
+        headroom_limit_kw = capacity * (1.0 - capacity_headroom_pct / 100.0)
+        if capacity_headroom_pct > 0 and _import_can_reach(headroom_limit_kw, load, on_bus):
+            block.headroom_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
+            headroom_rows = _hourly_overrun_rows(
+                horizon, headroom_limit_kw, import_kw, list(block.headroom_kw.values())
+            )
+            block.hourly_headroom = pyo.Constraint(
+                horizon.step_set, rule=lambda _b, t, rows=headroom_rows: rows[t]
+            )
+            block.capacity_headroom_pln = pyo.Expression(
+                expr=overrun_price * LinearExpression(list(block.headroom_kw.values()))
+            )
+            headroom_kw, headroom_pln = block.headroom_kw, block.capacity_headroom_pln
         handles[cp.id] = ConnectionPointHandle(
             connection_point=cp,
             tariff=tariff,
@@ -181,6 +240,8 @@ def add_connection_points(
             distribution_energy_pln=block.distribution_energy_pln,
             capacity_overrun_pln=block.capacity_overrun_pln,
             capacity_fixed_share_pln=capacity * tariff.capacity_rate_pln_per_kw_month / days,
+            headroom_kw=headroom_kw,
+            capacity_headroom_pln=headroom_pln,
         )
     return handles
 
@@ -247,6 +308,19 @@ def _bus_balance_rows(
     ]
 
 
+def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]) -> bool:
+    """Whether a point's import may come above ``limit_kw`` (kW) in some step.
+
+    Without a controllable load or storage on its bus a point imports at most
+    its forecast load (generation only lowers it), so a headroom below a limit
+    that load never reaches would add rows that can never bind: on a region
+    of thousands of plain consumers, gigabytes of them.
+    """
+    if any(injection.kind is not InjectionKind.GENERATION for injection in on_bus):
+        return True
+    return bool(np.max(load_kw, initial=0.0) > limit_kw)
+
+
 def _hourly_overrun_rows(
     horizon: Horizon, capacity_kw: float, import_kw: list[Any], overrun_kw: list[Any]
 ) -> list[Any]:
@@ -257,9 +331,10 @@ def _hourly_overrun_rows(
     horizon
         The planned steps and the hour of each.
     capacity_kw
-        Contracted capacity :math:`C`, kW.
+        Contracted capacity :math:`C` (less the headroom for the headroom's rows), kW.
     import_kw, overrun_kw
-        The point's import variable of each step and overrun variable of each hour, kW.
+        The point's import variable of each step and overrun (or headroom)
+        variable of each hour, kW.
     """
     return [
         InequalityExpression(

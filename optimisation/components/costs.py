@@ -15,6 +15,7 @@ class CostComponent(StrEnum):
     DAY_AHEAD_SALE = "day_ahead_sale"
     DISTRIBUTION_ENERGY = "distribution_energy"
     CAPACITY_OVERRUN = "capacity_overrun"
+    CAPACITY_HEADROOM = "capacity_headroom"
     CAPACITY_FIXED_SHARE = "capacity_fixed_share"
     WTE_START = "wte_start"
     GAS = "gas"

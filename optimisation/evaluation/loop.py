@@ -14,7 +14,8 @@ off the realised day as it would off measurements):
   starting from the state the previous day left, as a re-plan from
   measurements does;
 - ``perfect_foresight``: the same planner fed the actual values as its
-  forecasts, the best any plan could do.
+  forecasts, the best any plan could do; knowing the actual demand, it
+  keeps no capacity headroom (``ModelOptions.capacity_headroom_pct`` 0).
 
 A plan that starts from the rooms' measured temperatures instead of a
 periodic day must also leave them warm enough for tomorrow, or every Monday
@@ -236,6 +237,11 @@ def _plan(
     return extract_schedule(model, inputs, result), str(result.status)
 
 
+def _without_headroom(state: InitialState) -> InitialState:
+    options = dataclasses.replace(state.options, capacity_headroom_pct=0.0)
+    return dataclasses.replace(state, options=options)
+
+
 def _next_state(
     config: ClusterConfig, realised: Schedule, next_steps: pd.DatetimeIndex
 ) -> InitialState:
@@ -307,8 +313,11 @@ def evaluate(
                 }
                 decisions, status = baseline_decisions(state.config, steps, available), "rules"
             else:
-                frame = data.forecast if mode is Mode.KLASTER else data.actual
-                plan, status = _plan(state, day, steps, frame, solve_options)
+                frame, planning = data.forecast, state
+                if mode is Mode.PERFECT_FORESIGHT:
+                    # It knows the actual demand: no headroom against forecast error.
+                    frame, planning = data.actual, _without_headroom(state)
+                plan, status = _plan(planning, day, steps, frame, solve_options)
                 decisions = planned_decisions(plan, state.config, steps)
             plan_time = time.perf_counter() - plan_started
             realised = settle_day(

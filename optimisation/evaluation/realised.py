@@ -68,7 +68,14 @@ from optimisation.solve import SolveOptions, solve
 #: A room this far outside its band, K, still counts as in it (the sensor's resolution).
 COMFORT_TOLERANCE_K = 0.05
 #: Cost rows that are declared penalties of the planner, not money paid.
-PENALTIES = frozenset({CostComponent.COMFORT_PENALTY, CostComponent.HEAT_DUMP, CostComponent.FLARE})
+PENALTIES = frozenset(
+    {
+        CostComponent.COMFORT_PENALTY,
+        CostComponent.HEAT_DUMP,
+        CostComponent.FLARE,
+        CostComponent.CAPACITY_HEADROOM,
+    }
+)
 #: Cost rows of the joint purchase, replaced for members outside the cluster.
 JOINT_PURCHASE = frozenset(
     {CostComponent.BLOCKS, CostComponent.DAY_AHEAD_PURCHASE, CostComponent.DAY_AHEAD_SALE}
@@ -405,7 +412,10 @@ def settle_day(
     )
     started = time.perf_counter()
     zero_price = dataclasses.replace(co2, price_pln_per_t=0.0)
-    settling = dataclasses.replace(options, co2=zero_price, excluded_zones=frozenset())
+    # Money only: the headroom is a planning penalty against forecast error.
+    settling = dataclasses.replace(
+        options, co2=zero_price, excluded_zones=frozenset(), capacity_headroom_pct=0.0
+    )
     model = build_model(inputs, settling)
     _fix_batteries(model, decisions)
     _fix_wte(model, decisions)

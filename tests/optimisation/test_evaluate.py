@@ -259,8 +259,9 @@ def hand_schedule() -> Schedule:
     costs = pd.DataFrame(
         {
             "component": ["blocks", "day_ahead_purchase", "day_ahead_sale", "distribution_energy",
-                          "comfort_penalty", "heat_dump", "capacity_fixed_share"],
-            "cost_pln": [10.0, 5.0, -2.0, 3.7, 1000.0, 50.0, 61.0],
+                          "comfort_penalty", "heat_dump", "capacity_headroom",
+                          "capacity_fixed_share"],
+            "cost_pln": [10.0, 5.0, -2.0, 3.7, 1000.0, 50.0, 120.0, 61.0],
         }
     )  # fmt: skip
     return Schedule(date(2027, 1, 13), "Europe/Warsaw", 15, points, pd.DataFrame(),
@@ -270,7 +271,7 @@ def hand_schedule() -> Schedule:
 def test_money_cost_drops_penalties_and_prices_members_alone(config: ClusterConfig) -> None:
     schedule = hand_schedule()
     # Joint purchase: blocks 10 + purchase 5 - sale 2 + distribution 3.7 + fixed 61; the
-    # comfort and heat-dump penalties are no money.
+    # comfort, heat-dump and capacity-headroom penalties are no money.
     assert money_cost_pln(schedule, config, standalone=False) == pytest.approx(77.7)
     # Alone: distribution 3.7 + fixed 61, plus 100 kW × 0.25 h at 760 PLN/MWh = 19.0,
     # less 40 kW × 0.25 h at (200 - 40) PLN/MWh = 1.6.
@@ -303,10 +304,14 @@ def test_settle_day_hand_checked(config: ClusterConfig) -> None:
         setpoint_c={zone: np.full(n, 5.0) for zone in rules.setpoint_c},
         dim_pct=rules.dim_pct,
     )
-    options = ModelOptions(zone_initial_temp_c={"bldg-school/z1": 21.0, "bldg-school/z2": 21.0})
+    # A planning headroom of half of every capacity is no part of the money settled.
+    options = ModelOptions(zone_initial_temp_c={"bldg-school/z1": 21.0, "bldg-school/z2": 21.0},
+                           capacity_headroom_pct=50.0)  # fmt: skip
     day = settle_day(config, FIRST_DAY, steps, actual, decisions, options, co2=CO2,
                      solve_options=SOLVE)  # fmt: skip
     metrics = day.metrics
+    costs = day.schedule.costs.set_index("component")["cost_pln"]
+    assert costs["capacity_headroom"] == 0
     load_mwh = (80.0 * 24 + 40.0 * 1) / 1000.0
     assert metrics.imported_mwh == pytest.approx(load_mwh)
     assert metrics.exported_mwh == pytest.approx(0.0, abs=1e-9)

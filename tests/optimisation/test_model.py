@@ -13,7 +13,7 @@ from cluster.timeseries import SeriesId
 from optimisation.errors import NoPlanError
 from optimisation.extract import extract_schedule
 from optimisation.inputs import PlanningInputs
-from optimisation.model import build_model
+from optimisation.model import ModelOptions, build_model
 from optimisation.solve import SolveStatus, solve
 from tests.optimisation.scenarios import (
     AUTUMN_DST_DAY,
@@ -110,7 +110,8 @@ def _overrun_inputs(with_battery: bool) -> PlanningInputs:
 
 def test_overrun_charges_only_the_largest_quarter_hour_of_each_hour() -> None:
     inputs = _overrun_inputs(with_battery=False)
-    model = build_model(inputs)
+    # The tariff's charge alone: no headroom penalty on top.
+    model = build_model(inputs, ModelOptions(capacity_headroom_pct=0.0))
     result = solve(model)
     schedule = extract_schedule(model, inputs, result)
     costs = schedule.costs.set_index("component")["cost_pln"]
@@ -122,7 +123,7 @@ def test_overrun_charges_only_the_largest_quarter_hour_of_each_hour() -> None:
 
 def test_small_battery_shaves_what_it_can_of_the_hourly_peak() -> None:
     inputs = _overrun_inputs(with_battery=True)
-    model = build_model(inputs)
+    model = build_model(inputs, ModelOptions(capacity_headroom_pct=0.0))
     result = solve(model)
     schedule = extract_schedule(model, inputs, result)
     costs = schedule.costs.set_index("component")["cost_pln"]

@@ -19,12 +19,14 @@ from cluster.schedule import ASSET_COLUMNS, CLUSTER_COLUMNS, CONNECTION_POINT_CO
 from cluster.timeseries import SeriesId
 from optimisation.extract import extract_schedule
 from optimisation.inputs import PlanningInputs
-from optimisation.model import build_model
+from optimisation.model import ModelOptions, build_model
 from optimisation.solve import SolveStatus, solve
 from tests.optimisation.scenarios import demo_inputs
 
 TOL = 1e-5
 STEP_H = 0.25
+#: Headroom planned below every contracted capacity, % of it.
+HEADROOM_PCT = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def day() -> tuple[PlanningInputs, Schedule]:
     # capacity, and the midday price dips below zero, so overrun and
     # curtailment both show up.
     inputs = demo_inputs(load_scale=1.5)
-    model = build_model(inputs)
+    model = build_model(inputs, ModelOptions(capacity_headroom_pct=HEADROOM_PCT))
     result = solve(model)
     assert result.status is SolveStatus.OPTIMAL
     return inputs, extract_schedule(model, inputs, result)
@@ -57,8 +59,8 @@ def test_frames_have_the_documented_shape(day: tuple[PlanningInputs, Schedule]) 
     assert len(schedule.connection_points) == n * 43
     assert set(schedule.costs["component"]) == {
         "blocks", "day_ahead_purchase", "day_ahead_sale", "distribution_energy",
-        "capacity_overrun", "capacity_fixed_share", "wte_start", "gas", "heat_dump", "flare",
-        "battery_cycle", "co2", "building_district_heat", "comfort_penalty",
+        "capacity_overrun", "capacity_headroom", "capacity_fixed_share", "wte_start", "gas",
+        "heat_dump", "flare", "battery_cycle", "co2", "building_district_heat", "comfort_penalty",
     }  # fmt: skip
     assert schedule.meta["status"] == "optimal"
     numbers = schedule.assets["value"].to_numpy()
@@ -194,7 +196,7 @@ def test_costs_recomputed_from_the_frames_match_the_reported_ones(
     }  # fmt: skip
     local = _local(config, inputs.steps)
     points = schedule.connection_points
-    distribution = overrun = fixed = 0.0
+    distribution = overrun = headroom = fixed = 0.0
     for cp in config.connection_points:
         tariff = config.tariff_of(cp)
         rows = points[points["connection_point"] == cp.id]
@@ -205,13 +207,19 @@ def test_costs_recomputed_from_the_frames_match_the_reported_ones(
         hourly_peak = rows.groupby(rows["ts"].dt.floor("h"))["import_kw"].max()
         over = (hourly_peak - cp.contracted_capacity_kw).clip(lower=0).sum()
         overrun += tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month * over
+        # The headroom's penalty: every kW of the hourly peak above the capacity less
+        # the headroom, at the overrun price (so an overrun counts in both rows).
+        below = cp.contracted_capacity_kw * (1 - HEADROOM_PCT / 100)
+        into = (hourly_peak - below).clip(lower=0).sum()
+        headroom += tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month * into
         fixed += cp.contracted_capacity_kw * tariff.capacity_rate_pln_per_kw_month / 30
     expected |= {"distribution_energy": distribution, "capacity_overrun": overrun,
-                 "capacity_fixed_share": fixed}  # fmt: skip
+                 "capacity_headroom": headroom, "capacity_fixed_share": fixed}  # fmt: skip
     reported = schedule.costs.set_index("component")["cost_pln"]
     for component, value in expected.items():
         assert reported[component] == pytest.approx(value, rel=1e-6, abs=1e-3), component
     assert overrun > 0, "the day should have an overrun the battery cannot shave"
+    assert headroom > overrun
     objective = schedule.meta["objective_pln"]
     assert objective == pytest.approx(schedule.total_cost_pln - fixed, rel=1e-9, abs=1e-6)
 
