@@ -14,6 +14,7 @@ import pandas as pd
 
 from cluster.config import (
     Assets,
+    Battery,
     ClusterConfig,
     ClusterInfo,
     ConnectionPoint,
@@ -193,3 +194,20 @@ def demo_inputs(day: date = WORKING_DAY, *, load_scale: float = 1.0) -> Planning
     forecasts = pd.DataFrame(columns, index=steps)
     price = pd.Series(demo_price(hours), index=steps, name=SeriesId.DAY_AHEAD_PRICE)
     return PlanningInputs(config, day, steps, forecasts, price)
+
+
+def hundred_kw_point_inputs(load_kw: list[float], price_pln_per_mwh: list[float],
+                            batteries: list[Battery]) -> PlanningInputs:  # fmt: skip
+    """One point of 100 kW contracted capacity and its load and prices per step.
+
+    Distribution 100 PLN/MWh, capacity rate 12 PLN/(kW·month), no export, no
+    purchase margin or fee.
+    """
+    config = one_point_config(
+        tariff=flat_tariff(rate_pln_per_mwh=100.0, capacity_rate_pln_per_kw_month=12.0),
+        contracted_capacity_kw=100.0,
+        export_limit_kw=0.0,
+        contract=SupplyContract(),
+        assets=Assets(batteries=batteries),
+    )
+    return short_day_inputs(config, {SeriesId.load("cp"): load_kw}, price_pln_per_mwh)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.config import Assets, Battery, SupplyContract
-from cluster.timeseries import SeriesId
+from cluster.config import Battery
 from optimisation.components.costs import CostComponent
 from optimisation.errors import PlanningInputError
 from optimisation.evaluation.realised import money_cost_pln
@@ -13,7 +12,7 @@ from optimisation.extract import extract_schedule
 from optimisation.inputs import PlanningInputs
 from optimisation.model import ModelOptions, build_model
 from optimisation.solve import SolveStatus, solve
-from tests.optimisation.scenarios import flat_tariff, one_point_config, short_day_inputs
+from tests.optimisation.scenarios import hundred_kw_point_inputs
 
 STEP_H = 0.25
 #: Overrun price of the flat tariff below: 10 × 12 PLN/(kW·month), PLN/kW.
@@ -22,18 +21,10 @@ OVERRUN_PRICE = 10 * 12.0
 
 def _inputs(load_kw: list[float], price_pln_per_mwh: list[float], *, battery: bool
             ) -> PlanningInputs:  # fmt: skip
-    # One point of 100 kW contracted capacity, 100 PLN/MWh distribution, no margin.
     batteries = [Battery(id="bat", connection_point="cp", power_kw=20.0, energy_kwh=100.0,
                          round_trip_efficiency=0.81, soc_min_pct=10.0, soc_max_pct=90.0,
                          soc_initial_pct=50.0)] if battery else []  # fmt: skip
-    config = one_point_config(
-        tariff=flat_tariff(rate_pln_per_mwh=100.0, capacity_rate_pln_per_kw_month=12.0),
-        contracted_capacity_kw=100.0,
-        export_limit_kw=0.0,
-        contract=SupplyContract(),
-        assets=Assets(batteries=batteries),
-    )
-    return short_day_inputs(config, {SeriesId.load("cp"): load_kw}, price_pln_per_mwh)
+    return hundred_kw_point_inputs(load_kw, price_pln_per_mwh, batteries)
 
 
 def _arbitrage_inputs() -> PlanningInputs:
@@ -47,7 +38,7 @@ def _plan(inputs: PlanningInputs, headroom_pct: float) -> tuple[float, dict[str,
     assert result.status is SolveStatus.OPTIMAL
     assert result.objective_pln is not None
     costs = extract_schedule(model, inputs, result).costs.set_index("component")["cost_pln"]
-    return result.objective_pln, costs.to_dict()
+    return result.objective_pln, {str(name): float(cost) for name, cost in costs.items()}
 
 
 def test_without_headroom_the_battery_fills_the_contracted_capacity() -> None:

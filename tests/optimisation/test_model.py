@@ -20,6 +20,7 @@ from tests.optimisation.scenarios import (
     SPRING_DST_DAY,
     demo_inputs,
     flat_tariff,
+    hundred_kw_point_inputs,
     one_point_config,
     short_day_inputs,
     wte_plant,
@@ -96,16 +97,9 @@ def _overrun_inputs(with_battery: bool) -> PlanningInputs:
     batteries = [Battery(id="bat", connection_point="cp", power_kw=10.0, energy_kwh=100.0,
                          round_trip_efficiency=0.81, soc_min_pct=0.0, soc_max_pct=100.0,
                          soc_initial_pct=50.0)] if with_battery else []  # fmt: skip
-    config = one_point_config(
-        tariff=flat_tariff(rate_pln_per_mwh=100.0, capacity_rate_pln_per_kw_month=12.0),
-        contracted_capacity_kw=100.0,
-        export_limit_kw=0.0,
-        contract=SupplyContract(),
-        assets=Assets(batteries=batteries),
-    )
     # Hour 1 has two quarter-hours over the 100 kW contracted capacity: 130 and 150 kW.
     load = [80.0, 80.0, 80.0, 80.0, 130.0, 150.0, 90.0, 90.0]
-    return short_day_inputs(config, {SeriesId.load("cp"): load}, [400.0] * 8)
+    return hundred_kw_point_inputs(load, [400.0] * 8, batteries)
 
 
 def test_overrun_charges_only_the_largest_quarter_hour_of_each_hour() -> None:
