@@ -8,7 +8,7 @@ so that a bad forecast never reaches the solver as a silent NaN.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -72,10 +72,23 @@ class PlanningInputs:
 
     def load_kw(self, connection_point_id: str) -> np.ndarray:
         """Forecast demand behind a connection point in step order, kW; zeros when absent."""
-        column = SeriesId.load(connection_point_id)
-        if column not in self.forecasts.columns:
-            return np.zeros(len(self.steps))
-        return self.series(column)
+        return self.loads_kw([connection_point_id])[connection_point_id]
+
+    def loads_kw(self, connection_point_ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Forecast demand behind each connection point (all when ``None``), kW; read in one go.
+
+        A point without a load forecast has zeros.
+        """
+        if connection_point_ids is None:
+            connection_point_ids = [cp.id for cp in self.config.connection_points]
+        columns = {cp_id: SeriesId.load(cp_id) for cp_id in connection_point_ids}
+        present = [column for column in columns.values() if column in self.forecasts.columns]
+        values = self.forecasts[present].to_numpy(dtype=float, na_value=np.nan)
+        by_column = dict(zip(present, values.T, strict=True))
+        return {
+            cp_id: by_column[column] if column in by_column else np.zeros(len(self.steps))
+            for cp_id, column in columns.items()
+        }
 
 
 def required_series(config: ClusterConfig) -> Iterator[tuple[str, str]]:

@@ -13,7 +13,6 @@ from pyomo.core.expr.relational_expr import InequalityExpression
 
 from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
-from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
@@ -172,7 +171,7 @@ def add_connection_points(
         )
         for tariff in config.tariffs
     }
-    loads = _loads_kw(inputs)
+    loads = {cp_id: tuple(load.tolist()) for cp_id, load in inputs.loads_kw().items()}
     days = days_in_month(inputs.day)
     by_point: dict[str, list[Injection]] = {cp.id: [] for cp in config.connection_points}
     for injection in injections:
@@ -263,17 +262,6 @@ def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
     if component.index_set() is horizon.step_set and len(component) == horizon.n_steps:
         return list(component.values())
     return [component[t] for t in horizon.step_set]
-
-
-def _loads_kw(inputs: PlanningInputs) -> dict[str, tuple[float, ...]]:
-    """Every point's forecast demand per step, kW (zeros without a forecast), read in one go."""
-    points = inputs.config.connection_points
-    columns = {cp.id: SeriesId.load(cp.id) for cp in points}
-    present = [column for column in columns.values() if column in inputs.forecasts.columns]
-    values = inputs.forecasts[present].to_numpy(dtype=float, na_value=np.nan)
-    by_column = dict(zip(present, values.T.tolist(), strict=True))
-    no_load = [0.0] * len(inputs.steps)
-    return {cp_id: tuple(by_column.get(column, no_load)) for cp_id, column in columns.items()}
 
 
 def _bus_balance_rows(

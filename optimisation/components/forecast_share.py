@@ -116,8 +116,9 @@ def add_forecast_corrections(
         by_point.setdefault(share.connection_point, []).append(share)
     model.forecast_corrections = pyo.Block(sorted(by_point))
     handles: dict[str, ForecastCorrectionHandle] = {}
+    loads_kw = inputs.loads_kw(by_point)
     for cp_id in sorted(by_point):
-        removed = removed_from_forecast_kw(inputs.load_kw(cp_id), by_point[cp_id], horizon.n_steps)
+        removed = removed_from_forecast_kw(loads_kw[cp_id], by_point[cp_id], horizon.n_steps)
         block = model.forecast_corrections[cp_id]
         block.removed_kw = pyo.Param(
             horizon.step_set,
