@@ -106,6 +106,7 @@ def _collect(expr: Any, sign: float, terms: list[tuple[Any, float]]) -> float | 
             args = (expr.expr,) if expr.is_named_expression_type() else expr.args
         constant = 0.0
         for arg in args:
+            # Most terms are constant × variable: read here, without a call per term.
             if arg.__class__ is MonomialTermExpression:
                 coef, var = arg.args
                 if coef.__class__ not in native_numeric_types:
