@@ -143,6 +143,8 @@ def _relax(cluster: ClusterModel) -> list[_Slack]:
     last = ((horizon.n_steps - 1),)
     slacks: list[_Slack] = []
     for cp_id, point in cluster.connection_points.items():
+        if point.is_known:
+            continue  # it exports nothing, so it keeps any limit
         limit = point.connection_point.export_limit_kw
         excess = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)
         elastic.add_component(f"export_excess_{len(slacks)}", excess)

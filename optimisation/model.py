@@ -12,10 +12,11 @@ component is one more builder called here, one more field of
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.var import VarData
@@ -90,6 +91,10 @@ class ModelOptions:
         price (see :func:`~optimisation.components.connection.add_connection_points`),
         so a plan made on forecasts leaves room for the actual demand coming
         out higher. 0 turns it off, as for a plan on known values or a settlement.
+    lighting_dim_pct
+        Dim levels given per lighting circuit id, % per step (e.g. as
+        commanded, for a settlement): such a circuit is not planned, whatever
+        its floor; its lamps burn at these levels.
     """
 
     battery_end_soc_pct: Mapping[str, float] = field(default_factory=dict)
@@ -101,6 +106,7 @@ class ModelOptions:
     zone_initial_temp_c: Mapping[str, float] = field(default_factory=dict)
     excluded_zones: frozenset[str] = frozenset()
     capacity_headroom_pct: float = DEFAULT_CAPACITY_HEADROOM_PCT
+    lighting_dim_pct: Mapping[str, Sequence[float] | np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,8 @@ def check_options(inputs: PlanningInputs, options: ModelOptions) -> None:
     ------
     PlanningInputError
         If an end-of-day target names an unknown battery or lies outside its
-        state-of-charge limits, or the capacity headroom is not a share
+        state-of-charge limits, given dim levels name an unknown lighting
+        circuit or do not cover the day, or the capacity headroom is not a share
         from 0 up to 100 %.
     """
     if not 0.0 <= options.capacity_headroom_pct < 100.0:
@@ -194,6 +201,20 @@ def check_options(inputs: PlanningInputs, options: ModelOptions) -> None:
             "of the contracted capacity",
             fix="set ModelOptions.capacity_headroom_pct from 0 (none) up to below 100",
         )
+    circuits = {c.id for c in inputs.config.assets.lighting_circuits}
+    for circuit_id, dim_pct in options.lighting_dim_pct.items():
+        if circuit_id not in circuits:
+            raise PlanningInputError(
+                f"dim levels are given for {circuit_id!r}, which is not a lighting circuit "
+                "of the cluster",
+                fix=f"use one of the circuit ids: {', '.join(sorted(circuits)) or '(none)'}",
+            )
+        if len(dim_pct) != len(inputs.steps):
+            raise PlanningInputError(
+                f"{len(dim_pct)} dim levels are given for lighting circuit {circuit_id!r}, "
+                f"the day has {len(inputs.steps)} steps",
+                fix="give one dim level (%) per step of the day",
+            )
     batteries = {b.id: b for b in inputs.config.assets.batteries}
     for battery_id, target_pct in options.battery_end_soc_pct.items():
         battery = batteries.get(battery_id)
@@ -257,7 +278,7 @@ def _build_model(inputs: PlanningInputs, options: ModelOptions, started: float) 
         options.zone_initial_temp_c,
         excluded_zones=options.excluded_zones,
     )
-    lighting_circuits = add_lighting(model, horizon, inputs)
+    lighting_circuits = add_lighting(model, horizon, inputs, options.lighting_dim_pct)
     forecast_corrections = add_forecast_corrections(
         model,
         horizon,

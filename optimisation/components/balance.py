@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
@@ -54,8 +55,15 @@ def add_cluster_balance(
     nets out here: that is the cluster sharing local energy.
     """
     block = model.cluster_balance = pyo.Block()
-    imports = [at_each_step(cp.import_kw, horizon) for cp in connection_points.values()]
-    exports = [at_each_step(cp.export_kw, horizon) for cp in connection_points.values()]
+    deciding = [cp for cp in connection_points.values() if not cp.is_known]
+    imports = [at_each_step(cp.import_kw, horizon) for cp in deciding]
+    exports = [at_each_step(cp.export_kw, horizon) for cp in deciding]
+    # The points with nothing to decide draw a known net power: one number per step.
+    known_net_kw = np.zeros(horizon.n_steps)
+    for cp in connection_points.values():
+        if cp.is_known:
+            known_net_kw += np.subtract(cp.import_kw, cp.export_kw)
+    known_kw = known_net_kw.tolist()
     buy_kw = at_each_step(purchasing.buy_kw, horizon)
     sell_kw = at_each_step(purchasing.sell_kw, horizon)
     block_kw = purchasing.block_kw
@@ -68,7 +76,7 @@ def add_cluster_balance(
             terms.append(MonomialTermExpression((-1, point_export[t])))
         terms.append(MonomialTermExpression((-1, buy_kw[t])))
         terms.append(sell_kw[t])
-        return LinearExpression(terms) == block_kw[t]
+        return LinearExpression(terms) == block_kw[t] - known_kw[t]
 
     block.power_balance = pyo.Constraint(horizon.step_set, rule=power_balance)
     return ClusterBalanceHandle(block=block, power_balance=block.power_balance)

@@ -23,6 +23,10 @@ from optimisation.inputs import PlanningInputs
 class ConnectionPointHandle:
     """The model of one connection point.
 
+    At a point with nothing to decide (:attr:`is_known`) the variables and
+    expressions below are numbers instead: tuples of kW per step or hour, and
+    PLN.
+
     Attributes
     ----------
     connection_point, tariff
@@ -42,7 +46,8 @@ class ConnectionPointHandle:
         clock hour, kW.
     headroom_kw
         Variable: the largest import above the contracted capacity less the
-        headroom in each clock hour, kW; ``None`` without a headroom.
+        headroom in each clock hour, kW; ``None`` without a headroom (or
+        where the import cannot reach it).
     distribution_energy_pln, capacity_overrun_pln
         Expressions: the distribution energy charge and the overrun charge, PLN.
     capacity_headroom_pln
@@ -65,6 +70,11 @@ class ConnectionPointHandle:
     capacity_fixed_share_pln: float
     headroom_kw: Any = None
     capacity_headroom_pln: Any = None
+
+    @property
+    def is_known(self) -> bool:
+        """True when the point has nothing to decide and its handle holds numbers, not variables."""
+        return isinstance(self.import_kw, tuple)
 
     @property
     def cost_terms(self) -> tuple[CostTerm, ...]:
@@ -146,6 +156,10 @@ def add_connection_points(
     :math:`H = 0` there are no :math:`g_h` and the model is the same as
     without a headroom.
 
+    A point with no asset on its bus has a single solution of these equations
+    (its load is never below zero); it gets numbers, not variables (see
+    :func:`_known_point`).
+
     Parameters
     ----------
     model
@@ -186,6 +200,15 @@ def add_connection_points(
         rate = rates[tariff.id]
         on_bus = tuple(by_point[cp.id])
         capacity = cp.contracted_capacity_kw
+        overrun_price = tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month
+        headroom_limit_kw = capacity * (1.0 - capacity_headroom_pct / 100.0)
+        fixed_share_pln = capacity * tariff.capacity_rate_pln_per_kw_month / days
+        if not on_bus:
+            handles[cp.id] = _known_point(
+                cp, tariff, block, load, rate, horizon, overrun_price, fixed_share_pln,
+                headroom_limit_kw if capacity_headroom_pct > 0 else None,
+            )  # fmt: skip
+            continue
 
         block.import_kw = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)
         block.export_kw = pyo.Var(horizon.step_set, bounds=(0.0, cp.export_limit_kw))
@@ -208,12 +231,10 @@ def add_connection_points(
                 linear_vars=import_kw,
             )
         )
-        overrun_price = tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month
         block.capacity_overrun_pln = pyo.Expression(
             expr=overrun_price * LinearExpression(overrun_kw)
         )
         headroom_kw = headroom_pln = None
-        headroom_limit_kw = capacity * (1.0 - capacity_headroom_pct / 100.0)
         if capacity_headroom_pct > 0 and _import_can_reach(headroom_limit_kw, load, on_bus):
             block.headroom_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
             headroom_rows = _hourly_overrun_rows(
@@ -238,11 +259,58 @@ def add_connection_points(
             overrun_kw=block.overrun_kw,
             distribution_energy_pln=block.distribution_energy_pln,
             capacity_overrun_pln=block.capacity_overrun_pln,
-            capacity_fixed_share_pln=capacity * tariff.capacity_rate_pln_per_kw_month / days,
+            capacity_fixed_share_pln=fixed_share_pln,
             headroom_kw=headroom_kw,
             capacity_headroom_pln=headroom_pln,
         )
     return handles
+
+
+def _known_point(
+    cp: ConnectionPoint,
+    tariff: Tariff,
+    block: Any,
+    load_kw: tuple[float, ...],
+    rate: tuple[float, ...],
+    horizon: Horizon,
+    overrun_price: float,
+    fixed_share_pln: float,
+    headroom_limit_kw: float | None,
+) -> ConnectionPointHandle:
+    r"""A point with nothing to decide: no asset on its bus, only its forecast load (>= 0).
+
+    Its equations have one solution, and the handle holds it as numbers, with
+    no variable and no row: :math:`p^{imp}_t = L_t`, :math:`p^{exp}_t = 0`,
+    :math:`o_h = \max(0, \max_{t \in h} L_t - C)` and likewise :math:`g_h`.
+    (Exporting while importing more would only add distribution charges, so
+    no optimum does it.) On a city, more than half of the points are such
+    plain consumers; as variables they were most of the model's size.
+    """
+    step_h = horizon.step_hours
+    load = np.asarray(load_kw, dtype=float)
+    hour_peak_kw = np.zeros(len(horizon.hour_set))
+    np.maximum.at(hour_peak_kw, np.asarray(horizon.hour_of_step, dtype=int), load)
+    overrun_kw = tuple(np.maximum(hour_peak_kw - cp.contracted_capacity_kw, 0.0).tolist())
+    headroom_kw = headroom_pln = None
+    if headroom_limit_kw is not None and _import_can_reach(headroom_limit_kw, load, ()):
+        headroom_kw = tuple(np.maximum(hour_peak_kw - headroom_limit_kw, 0.0).tolist())
+        headroom_pln = overrun_price * sum(headroom_kw)
+    return ConnectionPointHandle(
+        connection_point=cp,
+        tariff=tariff,
+        block=block,
+        load_kw=load_kw,
+        energy_rate_pln_per_mwh=rate,
+        injections=(),
+        import_kw=load_kw,
+        export_kw=(0.0,) * horizon.n_steps,
+        overrun_kw=overrun_kw,
+        distribution_energy_pln=float(step_h / 1000.0 * np.dot(rate, load)),
+        capacity_overrun_pln=overrun_price * sum(overrun_kw),
+        capacity_fixed_share_pln=fixed_share_pln,
+        headroom_kw=headroom_kw,
+        capacity_headroom_pln=headroom_pln,
+    )
 
 
 def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
@@ -259,6 +327,8 @@ def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
     horizon
         The planned steps.
     """
+    if isinstance(component, tuple):
+        return list(component)
     if component.index_set() is horizon.step_set and len(component) == horizon.n_steps:
         return list(component.values())
     return [component[t] for t in horizon.step_set]

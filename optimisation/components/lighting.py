@@ -11,12 +11,13 @@ picks one, exactly one, for cost (energy, capacity) alone.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, NegationExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, NegationExpression, ProductExpression
 
 from cluster.config import LightingCircuit
 from cluster.lighting import LightingClass, classes_per_step, required_dim_pct, weighting_table
@@ -57,9 +58,10 @@ class LightingCircuitHandle:
     choice
         Binary variable per (step, dim %) for steps with more than one option.
     dim_pct
-        Expression: the dim level of each step, % (:data:`IDLE_DIM_PCT` where off).
+        The dim level of each step, %: an expression of the choices where
+        there is one, else a number (:data:`IDLE_DIM_PCT` where off).
     power_kw
-        Expression: the circuit's mean power in each step, kW.
+        The circuit's mean power in each step, kW: an expression or a number.
     """
 
     circuit: LightingCircuit
@@ -70,22 +72,23 @@ class LightingCircuitHandle:
     options_pct: tuple[tuple[int, ...], ...]
     in_forecast_kw: tuple[float, ...]
     choice: Any
-    dim_pct: Any
-    power_kw: Any
+    dim_pct: tuple[Any, ...]
+    power_kw: tuple[Any, ...]
 
     @property
     def on(self) -> tuple[bool, ...]:
         """Whether the lamps burn in each step."""
         return tuple(f > 0 for f in self.on_fraction)
 
-    @property
+    @functools.cached_property
     def injection(self) -> Injection:
         """The circuit's power on its cabinet's bus (a load, so negative)."""
         return Injection(
             self.circuit.id,
             self.circuit.connection_point,
             InjectionKind.LOAD,
-            self.block.injected_kw,
+            # -p_t, the node the unary minus makes, without its operator dispatch.
+            tuple(-p if p.__class__ is float else NegationExpression((p,)) for p in self.power_kw),
         )
 
     @property
@@ -158,7 +161,10 @@ def _numbers(inputs: PlanningInputs, column: str, what: str) -> np.ndarray:
 
 
 def add_lighting(
-    model: pyo.ConcreteModel, horizon: Horizon, inputs: PlanningInputs
+    model: pyo.ConcreteModel,
+    horizon: Horizon,
+    inputs: PlanningInputs,
+    given_dim_pct: Mapping[str, Sequence[float] | np.ndarray] | None = None,
 ) -> dict[str, LightingCircuitHandle]:
     r"""Add one block per street-lighting circuit, as ``model.lighting_circuits[circuit_id]``.
 
@@ -193,6 +199,9 @@ def add_lighting(
     which :attr:`LightingCircuitHandle.forecast_share` states so that it
     comes off the forecast (never below zero: any other load stays).
 
+    A circuit named in ``given_dim_pct`` runs at those levels (% per step,
+    e.g. as commanded, whatever its floor): no choice, its power a number.
+
     Power grows with :math:`d_t`, so at a positive price of energy the floor
     is optimal and the binaries cost the solver little; the choice matters
     when a kWh earns money (negative prices) or a capacity limit binds.
@@ -222,10 +231,13 @@ def add_lighting(
         )
         classes: list[LightingClass | None] = [None] * horizon.n_steps
         floors = [0] * horizon.n_steps
-        options: list[tuple[int, ...]] = [()] * horizon.n_steps
+        options: list[tuple[Any, ...]] = [()] * horizon.n_steps
         for t, step_class in zip(lit, needed, strict=True):
             classes[t] = step_class
             floors[t], options[t] = _floor_and_options(step_class, design, dim_steps_pct)
+        if given_dim_pct is not None and circuit.id in given_dim_pct:
+            given = [float(d) for d in given_dim_pct[circuit.id]]
+            options = [(given[t],) if step_opts else () for t, step_opts in enumerate(options)]
         handles[circuit.id] = _add_circuit(
             model.lighting_circuits[circuit.id],
             circuit,
@@ -256,30 +268,28 @@ def _add_circuit(
     on_fraction: tuple[float, ...],
     classes: list[LightingClass | None],
     floors: list[int],
-    options: list[tuple[int, ...]],
+    options: list[tuple[Any, ...]],
 ) -> LightingCircuitHandle:
     free = [t for t, step_options in enumerate(options) if len(step_options) > 1]
     block.choice = pyo.Var([(t, k) for t in free for k in options[t]], domain=pyo.Binary)
     choices = {t: [block.choice[t, k] for k in options[t]] for t in free}
     block.one_step = pyo.Constraint(free, rule=lambda b, t: LinearExpression(choices[t]) == 1)
-    # Each expression is built once here; the rules only hand them to Pyomo.
-    dim_pct = [
+    # Plain expressions and numbers, not Pyomo components: most steps of most
+    # circuits have one option or none, and a component's data per step would
+    # cost more than the whole circuit's rows.
+    dim_pct = tuple(
         LinearExpression(linear_coefs=list(step_options), linear_vars=choices[t])
         if t in choices
         else float(step_options[0] if step_options else IDLE_DIM_PCT)
         for t, step_options in enumerate(options)
-    ]
-    block.dim_pct = pyo.Expression(horizon.step_set, rule=lambda b, t: dim_pct[t])
-    full_kw = circuit.full_power_kw
-    kw_per_pct = (full_kw * fraction / 100.0).tolist()
-    power_kw = [
-        kw_per_pct[t] * d if step_options else 0.0
-        for t, (d, step_options) in enumerate(zip(block.dim_pct.values(), options, strict=True))
-    ]
-    block.power_kw = pyo.Expression(horizon.step_set, rule=lambda b, t: power_kw[t])
-    # -p_t, the node the unary minus makes, without its operator dispatch.
-    injected_kw = [NegationExpression((p,)) for p in block.power_kw.values()]
-    block.injected_kw = pyo.Expression(horizon.step_set, rule=lambda b, t: injected_kw[t])
+    )
+    kw_per_pct = (circuit.full_power_kw * fraction / 100.0).tolist()
+    power_kw = tuple(
+        (kw_per_pct[t] * d if d.__class__ is float else ProductExpression((kw_per_pct[t], d)))
+        if step_options
+        else 0.0
+        for t, (d, step_options) in enumerate(zip(dim_pct, options, strict=True))
+    )
     return LightingCircuitHandle(
         circuit=circuit,
         block=block,
@@ -287,8 +297,8 @@ def _add_circuit(
         classes=tuple(classes),
         min_dim_pct=tuple(floors),
         options_pct=tuple(options),
-        in_forecast_kw=tuple((full_kw * fraction).tolist()),
+        in_forecast_kw=tuple((circuit.full_power_kw * fraction).tolist()),
         choice=block.choice,
-        dim_pct=block.dim_pct,
-        power_kw=block.power_kw,
+        dim_pct=dim_pct,
+        power_kw=power_kw,
     )

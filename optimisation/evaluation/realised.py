@@ -273,26 +273,25 @@ def _fix_zones(model: ClusterModel, decisions: Decisions) -> tuple[float, float]
     return occupied_h, violated_h
 
 
-def _fix_lighting(model: ClusterModel, decisions: Decisions) -> tuple[float, int, int]:
-    """Fix every circuit's dim level; returns (energy MWh, lit steps, steps below class)."""
+def _commanded_dim_pct(decisions: Decisions) -> dict[str, np.ndarray]:
+    """Every circuit's commanded dim level per step, %; full output where none was sent."""
+    return {
+        circuit_id: np.nan_to_num(np.asarray(dim, dtype=float), nan=float(IDLE_DIM_PCT))
+        for circuit_id, dim in decisions.dim_pct.items()
+    }
+
+
+def _lighting_outcome(model: ClusterModel) -> tuple[float, int, int]:
+    """A model's lighting built on commanded levels: (energy MWh, lit steps, steps below class)."""
     step_h = model.horizon.step_hours
     energy_mwh = 0.0
     lit_steps = below = 0
-    for circuit_id, handle in model.lighting_circuits.items():
-        commanded = np.nan_to_num(decisions.dim_pct[circuit_id], nan=float(IDLE_DIM_PCT))
-        full_kw = handle.circuit.full_power_kw
-        for t in range(model.horizon.n_steps):
-            fraction = handle.on_fraction[t]
-            power = full_kw * fraction * float(commanded[t]) / 100.0
-            handle.block.dim_pct[t].set_value(float(commanded[t]))
-            handle.block.power_kw[t].set_value(power)
-            energy_mwh += power * step_h / 1000.0
+    for handle in model.lighting_circuits.values():
+        for t, fraction in enumerate(handle.on_fraction):
+            energy_mwh += handle.power_kw[t] * step_h / 1000.0
             if fraction > 0:
                 lit_steps += 1
-                below += int(commanded[t] < handle.min_dim_pct[t] - 1e-6)
-        handle.block.one_step.deactivate()
-        for choice in handle.choice.values():
-            choice.fix(0.0)
+                below += int(handle.dim_pct[t] < handle.min_dim_pct[t] - 1e-6)
     return energy_mwh, lit_steps, below
 
 
@@ -414,13 +413,17 @@ def settle_day(
     zero_price = dataclasses.replace(co2, price_pln_per_t=0.0)
     # Money only: the headroom is a planning penalty against forecast error.
     settling = dataclasses.replace(
-        options, co2=zero_price, excluded_zones=frozenset(), capacity_headroom_pct=0.0
+        options,
+        co2=zero_price,
+        excluded_zones=frozenset(),
+        capacity_headroom_pct=0.0,
+        lighting_dim_pct=_commanded_dim_pct(decisions),
     )
     model = build_model(inputs, settling)
     _fix_batteries(model, decisions)
     _fix_wte(model, decisions)
     occupied_h, violated_h = _fix_zones(model, decisions)
-    lighting_mwh, lit_steps, below = _fix_lighting(model, decisions)
+    lighting_mwh, lit_steps, below = _lighting_outcome(model)
     _lift_export_limits(model)
     result = solve(model, solve_options)
     if not result.has_plan:

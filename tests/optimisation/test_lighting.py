@@ -22,7 +22,7 @@ from cluster.timeseries import SeriesId
 from optimisation.errors import PlanningInputError
 from optimisation.extract import extract_schedule
 from optimisation.inputs import PlanningInputs
-from optimisation.model import build_model
+from optimisation.model import ModelOptions, build_model
 from optimisation.solve import SolveStatus, solve
 from tests.optimisation.scenarios import (
     WORKING_DAY,
@@ -303,3 +303,36 @@ def test_the_demo_day_lights_every_circuit_at_or_above_its_class() -> None:
         stepped_down += any(c > road.lighting_class for c in needed)
     # The arterial M2 roads step down to M3 and the M4 side roads to M5 after midnight.
     assert stepped_down == 6 + 16
+
+
+def test_given_dim_levels_are_kept_whatever_the_floor() -> None:
+    # A settlement runs the lamps at the levels commanded, even below the class.
+    inputs = lighting_inputs()
+    model = build_model(
+        inputs, ModelOptions(lighting_dim_pct={"road": np.full(len(inputs.steps), 30.0)})
+    )
+    assert len(model.lighting_circuits["road"].choice) == 0
+    result = solve(model)
+    assert result.status is SolveStatus.OPTIMAL
+    schedule = extract_schedule(model, inputs, result)
+
+    fraction = inputs.forecasts[SeriesId.LAMPS_ON_FRACTION].to_numpy()
+    dim = schedule.asset_series("road", "dim_pct").to_numpy()
+    power = schedule.asset_series("road", "power_kw").to_numpy()
+    assert (dim[fraction > 0] == 30.0).all()
+    np.testing.assert_allclose(power, FULL_KW * 0.3 * fraction, atol=1e-9)
+    assert (schedule.asset_series("road", "min_dim_pct") > 30.0).all()
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"avenue": [100.0] * 96}, "not a lighting circuit"),
+        ({"road": [100.0] * 3}, "3 dim levels are given"),
+    ],
+)
+def test_dim_levels_for_an_unknown_circuit_or_not_covering_the_day_are_refused(
+    given: dict[str, list[float]], message: str
+) -> None:
+    with pytest.raises(PlanningInputError, match=message):
+        build_model(lighting_inputs(), ModelOptions(lighting_dim_pct=given))

@@ -1,0 +1,66 @@
+"""Connection points with nothing to decide: numbers, not variables; charges worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+
+from cluster.config import Battery
+from optimisation.components.costs import CostComponent
+from optimisation.extract import extract_schedule
+from optimisation.model import ModelOptions, build_model
+from optimisation.solve import SolveStatus, solve
+from tests.optimisation.scenarios import hundred_kw_point_inputs
+
+STEP_H = 0.25
+#: Overrun price of the scenario's tariff: 10 × 12 PLN/(kW·month), PLN/kW.
+OVERRUN_PRICE = 10 * 12.0
+DAY_AHEAD_PLN_PER_MWH = 200.0
+DISTRIBUTION_PLN_PER_MWH = 100.0
+# The first hour peaks at 130 kW, 30 kW over the 100 kW contracted and 40 kW over
+# the 90 kW a 10 % headroom leaves; the second hour stays at 60 kW.
+LOAD_KW = [80.0, 120.0, 90.0, 130.0, 60.0, 60.0, 60.0, 60.0]
+
+
+def test_a_point_with_no_asset_is_numbers_and_its_charges_are_the_tariffs() -> None:
+    inputs = hundred_kw_point_inputs(LOAD_KW, [DAY_AHEAD_PLN_PER_MWH] * 8, [])
+    model = build_model(inputs, ModelOptions(capacity_headroom_pct=10.0))
+    point = model.connection_points["cp"]
+
+    assert point.is_known
+    assert not list(model.model.connection_points["cp"].component_objects(pyo.Var))
+    assert not list(model.model.connection_points["cp"].component_objects(pyo.Constraint))
+    assert point.overrun_kw == (30.0, 0.0)
+    assert point.headroom_kw == (40.0, 0.0)
+
+    result = solve(model)
+    assert result.status is SolveStatus.OPTIMAL
+    schedule = extract_schedule(model, inputs, result)
+    energy_mwh = sum(LOAD_KW) * STEP_H / 1000.0
+    costs = schedule.costs.set_index("component")["cost_pln"]
+    assert costs[CostComponent.DISTRIBUTION_ENERGY] == pytest.approx(
+        energy_mwh * DISTRIBUTION_PLN_PER_MWH
+    )
+    assert costs[CostComponent.CAPACITY_OVERRUN] == pytest.approx(OVERRUN_PRICE * 30.0)
+    assert costs[CostComponent.CAPACITY_HEADROOM] == pytest.approx(OVERRUN_PRICE * 40.0)
+    assert result.objective_pln == pytest.approx(
+        energy_mwh * (DAY_AHEAD_PLN_PER_MWH + DISTRIBUTION_PLN_PER_MWH)
+        + OVERRUN_PRICE * (30.0 + 40.0)
+    )
+    # What the point draws is its load, and the cluster buys exactly that.
+    points = schedule.connection_points
+    np.testing.assert_array_equal(points["import_kw"], LOAD_KW)
+    np.testing.assert_array_equal(points["export_kw"], 0.0)
+    np.testing.assert_allclose(schedule.cluster["net_import_kw"], LOAD_KW)
+
+
+def test_a_point_with_a_battery_keeps_its_variables() -> None:
+    battery = Battery(id="bat", connection_point="cp", power_kw=20.0, energy_kwh=100.0,
+                      round_trip_efficiency=0.81, soc_min_pct=10.0, soc_max_pct=90.0,
+                      soc_initial_pct=50.0)  # fmt: skip
+    model = build_model(hundred_kw_point_inputs(LOAD_KW, [200.0] * 8, [battery]))
+    point = model.connection_points["cp"]
+    assert not point.is_known
+    assert isinstance(point.import_kw, pyo.Var)
+    assert len(point.block.bus_balance) == 8
