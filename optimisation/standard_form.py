@@ -36,6 +36,7 @@ from pyomo.repn.util import FileDeterminism, FileDeterminism_to_SortComponents, 
 from scipy import sparse
 
 from optimisation.errors import OptimisationError
+from optimisation.rows import LinearRows
 
 #: Expression classes whose arguments are added up as terms.
 _SUMS = (SumExpression, LinearExpression)
@@ -192,22 +193,44 @@ def compile_standard_form(model: pyo.ConcreteModel) -> StandardForm:
         return _compile(model)
 
 
+def _add_matrix_rows(rows: LinearRows, columns: _Columns, index: array, data: array,
+                     row_start: array, lower: array, upper: array) -> None:  # fmt: skip
+    """Append a :class:`LinearRows` block's active rows as they are."""
+    matrix = rows.matrix
+    row_lower, row_upper = rows.bounds()
+    active = rows.active_rows()
+    if not active.all():
+        matrix, row_lower, row_upper = matrix[active], row_lower[active], row_upper[active]
+    column_of = np.fromiter(map(columns.index, rows._x), np.int32, len(rows._x))
+    index.frombytes(column_of[matrix.indices].tobytes())
+    data.frombytes(matrix.data.astype(float).tobytes())
+    row_start.frombytes((matrix.indptr[1:].astype(np.int64) + row_start[-1]).tobytes())
+    lower.frombytes(row_lower.tobytes())
+    upper.frombytes(row_upper.tobytes())
+
+
 def _compile(model: pyo.ConcreteModel) -> StandardForm:
     columns = _Columns()
     walker = _Walker()
     index, data, row_start = array("i"), array("d"), array("q", [0])
     lower, upper = array("d"), array("d")
-    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
-        lb, body, ub = con.to_bounded_expression()
-        lb, ub = _bound(lb), _bound(ub)
-        if lb is None and ub is None:
+    for component in model.component_objects(pyo.Constraint, active=True, descend_into=True):
+        if isinstance(component, LinearRows):
+            _add_matrix_rows(component, columns, index, data, row_start, lower, upper)
             continue
-        constant = _flat_terms(body, columns, index, data)
-        if constant is None:
-            constant = walker.terms(body, con.name, columns, index, data)
-        row_start.append(len(index))
-        lower.append(-np.inf if lb is None else lb - constant)
-        upper.append(np.inf if ub is None else ub - constant)
+        for con in component.values():
+            if not con.active:
+                continue
+            lb, body, ub = con.to_bounded_expression()
+            lb, ub = _bound(lb), _bound(ub)
+            if lb is None and ub is None:
+                continue
+            constant = _flat_terms(body, columns, index, data)
+            if constant is None:
+                constant = walker.terms(body, con.name, columns, index, data)
+            row_start.append(len(index))
+            lower.append(-np.inf if lb is None else lb - constant)
+            upper.append(np.inf if ub is None else ub - constant)
     objectives = list(model.component_data_objects(pyo.Objective, active=True))
     if len(objectives) != 1 or objectives[0].sense != pyo.minimize:
         raise OptimisationError(

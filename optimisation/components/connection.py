@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
-from pyomo.core.expr.relational_expr import InequalityExpression
+from scipy import sparse
 
 from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
@@ -17,6 +18,7 @@ from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
+from optimisation.rows import LinearRows
 
 
 @dataclass(frozen=True)
@@ -221,10 +223,7 @@ def add_connection_points(
         block.bus_balance = pyo.Constraint(
             horizon.step_set, rule=lambda _b, t, rows=balance_rows: rows[t]
         )
-        overrun_rows = _hourly_overrun_rows(horizon, capacity, import_kw, overrun_kw)
-        block.hourly_overrun = pyo.Constraint(
-            horizon.step_set, rule=lambda _b, t, rows=overrun_rows: rows[t]
-        )
+        block.hourly_overrun = _hourly_overrun_rows(horizon, capacity, import_kw, overrun_kw)
         block.distribution_energy_pln = pyo.Expression(
             expr=LinearExpression(
                 linear_coefs=[step_h / 1000.0 * rate[t] for t in horizon.step_set],
@@ -237,11 +236,8 @@ def add_connection_points(
         headroom_kw = headroom_pln = None
         if capacity_headroom_pct > 0 and _import_can_reach(headroom_limit_kw, load, on_bus):
             block.headroom_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
-            headroom_rows = _hourly_overrun_rows(
+            block.hourly_headroom = _hourly_overrun_rows(
                 horizon, headroom_limit_kw, import_kw, list(block.headroom_kw.values())
-            )
-            block.hourly_headroom = pyo.Constraint(
-                horizon.step_set, rule=lambda _b, t, rows=headroom_rows: rows[t]
             )
             block.capacity_headroom_pln = pyo.Expression(
                 expr=overrun_price * LinearExpression(list(block.headroom_kw.values()))
@@ -381,7 +377,7 @@ def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]
 
 def _hourly_overrun_rows(
     horizon: Horizon, capacity_kw: float, import_kw: list[Any], overrun_kw: list[Any]
-) -> list[Any]:
+) -> LinearRows:
     r"""One point's overrun per step, :math:`p^{imp}_t - o_{h(t)} \le C`.
 
     Parameters
@@ -394,13 +390,23 @@ def _hourly_overrun_rows(
         The point's import variable of each step and overrun (or headroom)
         variable of each hour, kW.
     """
-    return [
-        InequalityExpression(
-            (
-                LinearExpression([import_kw[t], MonomialTermExpression((-1, overrun_kw[h]))]),
-                capacity_kw,
-            ),
-            False,
-        )
-        for t, h in enumerate(horizon.hour_of_step)
-    ]
+    n_steps = horizon.n_steps
+    return LinearRows(
+        _overrun_matrix(horizon.hour_of_step),
+        np.full(n_steps, -np.inf),
+        np.full(n_steps, capacity_kw),
+        [*import_kw, *overrun_kw],
+    )
+
+
+@functools.cache
+def _overrun_matrix(hour_of_step: tuple[int, ...]) -> sparse.csr_array:
+    """Row ``t``: +1 on column ``t`` (the step's import), -1 on column ``n + h(t)`` (its hour's)."""
+    n_steps = len(hour_of_step)
+    steps = np.arange(n_steps)
+    columns = np.column_stack([steps, n_steps + np.asarray(hour_of_step)]).ravel()
+    coefficients = np.tile([1.0, -1.0], n_steps)
+    return sparse.csr_array(
+        (coefficients, columns, np.arange(0, 2 * n_steps + 1, 2)),
+        shape=(n_steps, n_steps + max(hour_of_step, default=-1) + 1),
+    )

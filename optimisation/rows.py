@@ -1,0 +1,114 @@
+"""Many rows of one shape, given as a sparse matrix: ``lower <= A x <= upper``.
+
+A Pyomo ``Constraint`` holds one expression per row, and building a city's
+tens of thousands of such expressions, then reading them back into a matrix
+for HiGHS, costs more than HiGHS's own solve. :class:`LinearRows` takes the
+rows as arrays instead (Pyomo's :class:`MatrixConstraint`, which bypasses
+the expression system), and :mod:`optimisation.standard_form` copies its
+matrix as it is. Each row is still a constraint of the model: it has its
+body, bounds and value, can be deactivated, and Pyomo's own writers read it.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from pyomo.common.gc_manager import PauseGC
+from pyomo.core.base.matrix_constraint import MatrixConstraint, _MatrixConstraintData
+from scipy import sparse
+
+
+class _Row(_MatrixConstraintData):
+    """One row of a :class:`LinearRows`."""
+
+    __slots__ = ()
+
+    def to_bounded_expression(self, evaluate_bounds: bool = False) -> tuple[Any, Any, Any]:
+        """The row as ``(lower, body, upper)``; an open side is ``None``."""
+        return self.lower, self.body, self.upper
+
+    @property
+    def expr(self) -> Any:
+        """The row as a relational expression."""
+        lower, body, upper = self.to_bounded_expression()
+        if self.equality:
+            return body == upper
+        if lower is None:
+            return body <= upper
+        if upper is None:
+            return lower <= body
+        return (lower, body, upper)
+
+
+class LinearRows(MatrixConstraint):
+    """Rows ``lower <= A x <= upper`` over a list of variables, indexed 0, 1, ...
+
+    Parameters
+    ----------
+    matrix
+        ``A``, one row per constraint and one column per entry of ``variables``.
+    lower, upper
+        Bounds of each row, in the rows' unit; ``-inf``/``inf`` where a side is open.
+    variables
+        The Pyomo variable data of each column of ``matrix``.
+    """
+
+    def __init__(
+        self,
+        matrix: sparse.csr_array,
+        lower: np.ndarray | Sequence[float],
+        upper: np.ndarray | Sequence[float],
+        variables: Sequence[Any],
+    ) -> None:
+        matrix = sparse.csr_array(matrix)
+        matrix.sum_duplicates()
+        super().__init__(
+            matrix.data.astype(float),
+            matrix.indices.astype(np.int64),
+            matrix.indptr.astype(np.int64),
+            _open_as_none(lower),
+            _open_as_none(upper),
+            variables,
+        )
+        self.matrix = matrix
+
+    def construct(self, data: Any = None) -> None:
+        """Make one constraint data object per row."""
+        if self._constructed:  # type: ignore[has-type]
+            return
+        self._constructed = True
+        ref = weakref.ref(self)
+        with PauseGC():
+            self._data = tuple(_Row(i, ref) for i in range(len(self._lower)))
+
+    # Pyomo's walk over a model passes a sort flag that MatrixConstraint does not take.
+    def keys(self, sort: Any = None) -> Iterator[int]:
+        """The row numbers."""
+        return iter(range(len(self._data)))
+
+    def values(self, sort: Any = None) -> Iterator[Any]:
+        """The rows' constraint data."""
+        return iter(self._data)
+
+    def items(self, sort: Any = None) -> Iterator[tuple[int, Any]]:
+        """Row numbers and constraint data."""
+        return enumerate(self._data)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bound of each row; ``-inf``/``inf`` where a side is open."""
+        lower = np.array([-np.inf if v is None else v for v in self._lower], dtype=float)
+        upper = np.array([np.inf if v is None else v for v in self._upper], dtype=float)
+        return lower, upper
+
+    def active_rows(self) -> np.ndarray:
+        """True for each row that is active."""
+        return np.fromiter((row._active for row in self._data), bool, len(self._data))
+
+
+def _open_as_none(bounds: np.ndarray | Sequence[float]) -> list[float | None]:
+    values = np.asarray(bounds, dtype=float).tolist()
+    return [None if math.isinf(v) else v for v in values]
