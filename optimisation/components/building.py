@@ -14,13 +14,14 @@ temperature at the end of the step, rounded up to 0.1 °C.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from scipy import sparse
 
 from cluster.commands import zone_asset_id
 from cluster.config import BmsZone, HeatingKind, PublicBuilding
@@ -33,6 +34,7 @@ from optimisation.components.forecast_share import ForecastShare
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
+from optimisation.rows import LinearRows
 
 #: The resolution of a zone setpoint sent to a BMS, °C (BACnet analog values take it).
 SETPOINT_RESOLUTION_C = 0.1
@@ -72,7 +74,8 @@ class ZoneHandle:
     too_cold_k, too_warm_k
         Variables: how far the room ends each step below and above the band, K.
     electric_kw
-        Expression: electric power drawn in each step, kW.
+        The electric power drawn in each step, kW: an expression, or 0.0
+        for district heat.
     """
 
     building_id: str
@@ -91,7 +94,7 @@ class ZoneHandle:
     heat_kw: Any
     too_cold_k: Any
     too_warm_k: Any
-    electric_kw: Any
+    electric_kw: tuple[Any, ...]
 
     @property
     def asset_id(self) -> str:
@@ -111,8 +114,9 @@ class BuildingHandle:
         Its Pyomo block ``model.buildings[building_id]``.
     zones
         The zones' handles by zone id.
-    electric_kw
-        Expression: the electric power of all zones per step, kW.
+    electric_kw, injected_kw
+        The electric power of all zones per step and its negation (the load
+        on the bus), kW: expressions, or numbers without electric heating.
     baseline_electric_kw
         The uncoordinated zones' electric power per step, kW: what the
         connection point's load forecast is taken to hold.
@@ -126,7 +130,8 @@ class BuildingHandle:
     building: PublicBuilding
     block: Any
     zones: Mapping[str, ZoneHandle]
-    electric_kw: Any
+    electric_kw: tuple[Any, ...]
+    injected_kw: tuple[Any, ...]
     baseline_electric_kw: tuple[float, ...]
     comfort_violation_kh: Any
     comfort_penalty_pln: Any
@@ -139,7 +144,7 @@ class BuildingHandle:
             self.building.id,
             self.building.connection_point,
             InjectionKind.LOAD,
-            self.block.injected_kw,
+            self.injected_kw,
         )
 
     @property
@@ -386,11 +391,11 @@ def add_buildings(
     buildings = [b for b in inputs.config.assets.buildings if flexible[b.id]]
     model.buildings = pyo.Block([b.id for b in buildings])
     step_h = horizon.step_hours
-    steps = horizon.step_set
     outdoor = (inputs.series(SeriesId.TEMPERATURE_C) if buildings
                else np.zeros(horizon.n_steps))  # fmt: skip
     info = inputs.config.cluster
     handles: dict[str, BuildingHandle] = {}
+    no_power = (0.0,) * horizon.n_steps
     for building in buildings:
         block = model.buildings[building.id]
         occupied = occupied_steps(building.occupancy, horizon.steps, info.zone, info.country)
@@ -407,12 +412,15 @@ def add_buildings(
             )
             for zone in flexible[building.id]
         }
-        # Each zone's step data objects, looked up once rather than once per row.
-        electric = [list(z.electric_kw.values()) for z in zones.values()]
-        block.electric_kw = pyo.Expression(
-            steps, rule=lambda _b, t, electric=electric: sum(e[t] for e in electric)
-        )
-        block.injected_kw = pyo.Expression(steps, rule=lambda b, t: -b.electric_kw[t])
+        # Per step one flat sum of the zones' e_t = ε Q_t, and its negation for the bus.
+        electric = [
+            [(z.electric_per_heat, q) for q in z.heat_kw.values()]
+            for z in zones.values()
+            if z.electric_per_heat
+        ]
+        by_step = list(zip(*electric, strict=True)) if electric else []
+        electric_kw = tuple(_weighted_sum(terms, 1.0) for terms in by_step) or no_power
+        injected_kw = tuple(_weighted_sum(terms, -1.0) for terms in by_step) or no_power
         slack = [
             v
             for z in zones.values()
@@ -442,13 +450,22 @@ def add_buildings(
             building=building,
             block=block,
             zones=zones,
-            electric_kw=block.electric_kw,
+            electric_kw=electric_kw,
+            injected_kw=injected_kw,
             baseline_electric_kw=tuple(float(v) for v in baseline),
             comfort_violation_kh=block.comfort_violation_kh,
             comfort_penalty_pln=block.comfort_penalty_pln,
             district_heat_pln=block.district_heat_pln,
         )
     return handles
+
+
+def _weighted_sum(terms: Sequence[tuple[float, Any]], sign: float) -> LinearExpression:
+    """``sign × Σ w v`` over (weight, variable) pairs, as one flat linear expression."""
+    return LinearExpression(
+        linear_coefs=[sign * weight for weight, _ in terms],
+        linear_vars=[var for _, var in terms],
+    )
 
 
 def _add_zone(
@@ -489,20 +506,12 @@ def _add_zone(
     too_cold = list(block.too_cold_k.values())
     too_warm = list(block.too_warm_k.values())
 
-    # Without a measured start the day is periodic: step 0 follows the last step.
-    previous: list[Any] = [initial if initial is not None else temp[-1], *temp[:-1]]
-
-    def dynamics(_b: Any, t: int) -> Any:
-        # The equilibrium the room heads for: outdoors plus what heat and gains hold up.
-        equilibrium = outdoor_c[t] + resistance * (gains_kw[t] + heat[t])
-        return temp[t] == a * previous[t] + (1.0 - a) * equilibrium
-
-    block.dynamics = pyo.Constraint(steps, rule=dynamics)
-    block.warm_enough = pyo.Constraint(steps, rule=lambda _b, t: temp[t] + too_cold[t] >= low_c[t])
-    block.cool_enough = pyo.Constraint(steps, rule=lambda _b, t: temp[t] - too_warm[t] <= high_c[t])
-    block.electric_kw = pyo.Expression(
-        steps, rule=lambda _b, t: per_heat * heat[t] if per_heat else 0.0
-    )
+    rows = _zone_rows(horizon.n_steps, a, resistance, outdoor, gains, initial)
+    columns = [*temp, *heat, *too_cold, *too_warm]
+    block.dynamics = LinearRows(rows.dynamics, rows.dynamics_rhs, rows.dynamics_rhs, columns)
+    block.warm_enough = LinearRows(rows.warm_enough, low, np.full(len(low), np.inf), columns)
+    block.cool_enough = LinearRows(rows.cool_enough, np.full(len(high), -np.inf), high, columns)
+    electric_kw = tuple(MonomialTermExpression((per_heat, h)) if per_heat else 0.0 for h in heat)
     return ZoneHandle(
         building_id=building_id,
         zone=zone,
@@ -520,5 +529,57 @@ def _add_zone(
         heat_kw=block.heat_kw,
         too_cold_k=block.too_cold_k,
         too_warm_k=block.too_warm_k,
-        electric_kw=block.electric_kw,
+        electric_kw=electric_kw,
     )
+
+
+@dataclass(frozen=True)
+class _ZoneRows:
+    """A zone's rows over the columns ``[T_0..T_n-1, Q_0.., s-_0.., s+_0..]``."""
+
+    dynamics: sparse.csr_array
+    dynamics_rhs: np.ndarray
+    warm_enough: sparse.csr_array
+    cool_enough: sparse.csr_array
+
+
+def _zone_rows(
+    n_steps: int,
+    retention_per_step: float,
+    resistance_k_per_kw: float,
+    outdoor_c: np.ndarray,
+    gains_kw: np.ndarray,
+    initial_c: float | None,
+) -> _ZoneRows:
+    r"""The dynamics as :math:`T_t - a T_{t-1} - (1-a) R Q_t = (1-a)(\theta_t + R g_t)`.
+
+    With a measured start :math:`a T^{init}` moves to the right-hand side of
+    step 0; without one, step 0 follows the last step (a periodic day). The
+    comfort rows are :math:`T_t + s^-_t` and :math:`T_t - s^+_t`.
+    """
+    a, n = retention_per_step, n_steps
+    steps = np.arange(n)
+    rhs = (1.0 - a) * (np.asarray(outdoor_c, dtype=float) + resistance_k_per_kw * gains_kw)
+    rows = [steps, steps]
+    columns = [steps, n + steps]
+    values = [np.ones(n), np.full(n, -(1.0 - a) * resistance_k_per_kw)]
+    if initial_c is None:
+        rows.append(steps)
+        columns.append((steps - 1) % n)
+        values.append(np.full(n, -a))
+    else:
+        rows.append(steps[1:])
+        columns.append(steps[:-1])
+        values.append(np.full(n - 1, -a))
+        rhs[0] += a * initial_c
+    shape = (n, 4 * n)
+    dynamics = sparse.coo_array(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=shape
+    ).tocsr()
+    comfort = [np.concatenate([steps, steps]), np.concatenate([steps, 2 * n + steps])]
+    warm_enough = sparse.coo_array((np.ones(2 * n), comfort), shape=shape).tocsr()
+    comfort[1][n:] += n
+    cool_enough = sparse.coo_array(
+        (np.concatenate([np.ones(n), -np.ones(n)]), comfort), shape=shape
+    ).tocsr()
+    return _ZoneRows(dynamics, rhs, warm_enough, cool_enough)
