@@ -280,7 +280,6 @@ def _build_model(inputs: PlanningInputs, options: ModelOptions, started: float) 
     )
     lighting_circuits = add_lighting(model, horizon, inputs, options.lighting_dim_pct)
     forecast_corrections = add_forecast_corrections(
-        model,
         horizon,
         inputs,
         [

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
 
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.horizon import Horizon
@@ -49,15 +47,12 @@ class ForecastCorrectionHandle:
     ----------
     connection_point
         The point's id.
-    block
-        Its Pyomo block ``model.forecast_corrections[cp_id]``.
     removed_kw
-        Power taken off the forecast per step, kW (a parameter, >= 0).
+        Power taken off the forecast per step, kW (numbers, >= 0).
     """
 
     connection_point: str
-    block: Any
-    removed_kw: Any
+    removed_kw: tuple[float, ...]
 
     @property
     def injection(self) -> Injection:
@@ -91,12 +86,11 @@ def removed_from_forecast_kw(
 
 
 def add_forecast_corrections(
-    model: pyo.ConcreteModel,
     horizon: Horizon,
     inputs: PlanningInputs,
     shares: Iterable[ForecastShare],
 ) -> Mapping[str, ForecastCorrectionHandle]:
-    r"""Add one block per connection point with a planned demand in its forecast.
+    r"""What comes off the forecast of each connection point with a planned demand in it.
 
     For every step :math:`t` of a point with forecast :math:`L_t` (kW) and
     estimates :math:`s_{a,t}` (kW) of the planned demands behind it:
@@ -114,16 +108,13 @@ def add_forecast_corrections(
     by_point: dict[str, list[ForecastShare]] = {}
     for share in shares:
         by_point.setdefault(share.connection_point, []).append(share)
-    model.forecast_corrections = pyo.Block(sorted(by_point))
-    handles: dict[str, ForecastCorrectionHandle] = {}
     loads_kw = inputs.loads_kw(by_point)
-    for cp_id in sorted(by_point):
-        removed = removed_from_forecast_kw(loads_kw[cp_id], by_point[cp_id], horizon.n_steps)
-        block = model.forecast_corrections[cp_id]
-        block.removed_kw = pyo.Param(
-            horizon.step_set,
-            initialize={t: float(v) for t, v in enumerate(removed)},
-            within=pyo.NonNegativeReals,
+    return {
+        cp_id: ForecastCorrectionHandle(
+            cp_id,
+            tuple(
+                removed_from_forecast_kw(loads_kw[cp_id], by_point[cp_id], horizon.n_steps).tolist()
+            ),
         )
-        handles[cp_id] = ForecastCorrectionHandle(cp_id, block, block.removed_kw)
-    return handles
+        for cp_id in sorted(by_point)
+    }
