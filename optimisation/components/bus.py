@@ -33,9 +33,9 @@ class Injection:
     kind
         Which schedule column the power belongs to.
     power_kw
-        A Pyomo component indexed by the horizon's steps (variable,
-        expression or parameter): power into the bus, kW; consumption is
-        negative.
+        Power into the bus per step, kW; consumption is negative: a Pyomo
+        component indexed by the horizon's steps (variable, expression or
+        parameter), or a tuple with a linear expression or a number per step.
     """
 
     asset_id: str

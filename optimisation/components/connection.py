@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy import sparse
 
 from cluster.config import ConnectionPoint, Tariff
@@ -19,6 +19,7 @@ from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 from optimisation.rows import LinearRows
+from optimisation.standard_form import linear_terms
 
 
 @dataclass(frozen=True)
@@ -219,10 +220,7 @@ def add_connection_points(
         export_kw = at_each_step(block.export_kw, horizon)
         overrun_kw = list(block.overrun_kw.values())
 
-        balance_rows = _bus_balance_rows(horizon, load, on_bus, import_kw, export_kw)
-        block.bus_balance = pyo.Constraint(
-            horizon.step_set, rule=lambda _b, t, rows=balance_rows: rows[t]
-        )
+        block.bus_balance = _bus_balance_rows(horizon, load, on_bus, import_kw, export_kw)
         block.hourly_overrun = _hourly_overrun_rows(horizon, capacity, import_kw, overrun_kw)
         block.distribution_energy_pln = pyo.Expression(
             expr=LinearExpression(
@@ -336,8 +334,8 @@ def _bus_balance_rows(
     on_bus: tuple[Injection, ...],
     import_kw: list[Any],
     export_kw: list[Any],
-) -> list[Any]:
-    r"""One point's bus balance per step, :math:`L_t - \sum_a q_{a,t} = p^{imp}_t - p^{exp}_t`.
+) -> LinearRows:
+    r"""One point's bus balance per step, :math:`p^{imp}_t - p^{exp}_t + \sum_a q_{a,t} = L_t`.
 
     Parameters
     ----------
@@ -346,20 +344,33 @@ def _bus_balance_rows(
     load_kw
         Forecast demand :math:`L_t` per step, kW.
     on_bus
-        The injections :math:`q_{a,t}` onto the point's bus, kW.
+        The injections :math:`q_{a,t}` onto the point's bus, kW; their
+        constants move to the right-hand side.
     import_kw, export_kw
         The point's import and export variable of each step, kW.
     """
-    powers = [at_each_step(injection.power_kw, horizon) for injection in on_bus]
-    injected = [sum(at_step) for at_step in zip(*powers, strict=True)] or [0] * horizon.n_steps
-    # Each row is the equation as written, both sides built with Pyomo's operators:
-    # which side becomes the row's body, and so the row's sign, follows the sides'
-    # expression types.
-    return [
-        load_kw[t] - injected[t]
-        == LinearExpression([import_kw[t], MonomialTermExpression((-1, export_kw[t]))])
-        for t in horizon.step_set
-    ]
+    n_steps = horizon.n_steps
+    steps = list(range(n_steps))
+    variables = [*import_kw, *export_kw]
+    column_of = {id(var): j for j, var in enumerate(variables)}
+    rows, columns = steps + steps, steps + [n_steps + t for t in steps]
+    coefficients = [1.0] * n_steps + [-1.0] * n_steps
+    right_hand_side = list(load_kw)
+    for injection in on_bus:
+        for t, power in enumerate(at_each_step(injection.power_kw, horizon)):
+            terms, constant = linear_terms(power)
+            right_hand_side[t] -= constant
+            for var, coefficient in terms:
+                column = column_of.setdefault(id(var), len(variables))
+                if column == len(variables):
+                    variables.append(var)
+                rows.append(t)
+                columns.append(column)
+                coefficients.append(coefficient)
+    matrix = sparse.coo_array(
+        (coefficients, (rows, columns)), shape=(n_steps, len(variables))
+    ).tocsr()
+    return LinearRows(matrix, right_hand_side, right_hand_side, variables)
 
 
 def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]) -> bool:
