@@ -8,6 +8,7 @@ so that a bad forecast never reaches the solver as a silent NaN.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -67,8 +68,34 @@ class PlanningInputs:
         return step_hours(self.config.cluster.step_minutes)
 
     def series(self, series_id: str) -> np.ndarray:
-        """One forecast column as floats in step order, kW."""
+        """One forecast column as floats in step order (its unit: kW, °C, vehicles/h, 0-1).
+
+        Raises
+        ------
+        KeyError
+            If there is no such column.
+        TypeError, ValueError
+            If the column holds values that are not numbers.
+        """
+        numbers = self._numbers_by_column
+        if numbers is not None and series_id in numbers:
+            return numbers[series_id]
         return self.forecasts[series_id].to_numpy(dtype=float, na_value=np.nan)
+
+    @functools.cached_property
+    def _numbers_by_column(self) -> dict[str, np.ndarray] | None:
+        """Every forecast column as floats, read in one go; ``None`` if some column is not numbers.
+
+        A builder reads thousands of columns (one traffic forecast per
+        lighting circuit); pandas takes longer to hand over each column
+        than to convert them all at once.
+        """
+        try:
+            values = self.forecasts.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            return None
+        values.flags.writeable = False
+        return {str(column): values[:, j] for j, column in enumerate(self.forecasts.columns)}
 
     def load_kw(self, connection_point_id: str) -> np.ndarray:
         """Forecast demand behind a connection point in step order, kW; zeros when absent."""
