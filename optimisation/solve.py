@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from itertools import compress
 from typing import Any
 
 import highspy
@@ -104,7 +105,8 @@ class SolveResult:
     wall_time_s
         Wall time of the whole call (model hand-over, solve, loading), s.
     n_variables, n_binaries, n_constraints
-        Size of the model solved.
+        Size of the model solved: the columns (of them binary) and rows
+        HiGHS was given.
     """
 
     status: SolveStatus
@@ -160,8 +162,8 @@ _OUTCOMES: dict[Any, tuple[SolveStatus, SolveStatus, str]] = {
 }  # fmt: skip
 
 
-def _compile(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list[Any]]:
-    """The model as a HiGHS LP (integer columns marked) and the variable of each column."""
+def _compile(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list[Any], int]:
+    """The model as a HiGHS LP (integer columns marked), the variable of each column, binaries."""
     form = compile_standard_form(model)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(form.columns), len(form.row_lower)
@@ -177,7 +179,8 @@ def _compile(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list[Any]]:
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
             for flag in form.integer
         ]
-    return lp, form.columns
+    n_binaries = sum(var.is_binary() for var in compress(form.columns, form.integer))
+    return lp, form.columns, n_binaries
 
 
 def _give_mip_start(highs: highspy.Highs, columns: list[Any], start: Mapping[Any, float]) -> None:
@@ -219,7 +222,8 @@ def solve(
     """
     options = options or SolveOptions()
     started = time.perf_counter()
-    lp, columns = _compile(model.model)
+    lp, columns, n_binaries = _compile(model.model)
+    n_rows = lp.num_row_
     # HiGHS keeps one thread pool per process, sized by the first solve; a
     # fresh pool lets this solve's thread count take effect.
     highspy.Highs.resetGlobalScheduler(True)
@@ -254,7 +258,6 @@ def solve(
     gap = None
     if objective is not None and bound is not None:
         gap = abs(objective - bound) / max(1e-9, abs(objective))
-    size = model.size()
     return SolveResult(
         status=status,
         termination=termination,
@@ -263,7 +266,7 @@ def solve(
         mip_gap=gap,
         highs_time_s=float(highs.getRunTime()),
         wall_time_s=time.perf_counter() - started,
-        n_variables=size.n_variables,
-        n_binaries=size.n_binaries,
-        n_constraints=size.n_constraints,
+        n_variables=len(columns),
+        n_binaries=n_binaries,
+        n_constraints=n_rows,
     )

@@ -9,7 +9,6 @@ import pyomo.environ as pyo
 import pytest
 from scipy import sparse
 
-from optimisation.model import ModelSize
 from optimisation.rows import LinearRows
 from optimisation.solve import SolveStatus, solve
 from optimisation.standard_form import compile_standard_form
@@ -55,12 +54,9 @@ def test_a_deactivated_row_is_left_out() -> None:
 
 @dataclass(frozen=True)
 class _Built:
-    """What :func:`~optimisation.solve.solve` reads of a built model."""
+    """What :func:`~optimisation.solve.solve` reads of a built model: the Pyomo model."""
 
     model: pyo.ConcreteModel
-
-    def size(self) -> ModelSize:
-        return ModelSize(n_variables=3, n_binaries=0, n_constraints=len(self.model.rows))
 
 
 def test_highs_solves_matrix_rows_and_each_row_has_its_value() -> None:
@@ -69,6 +65,7 @@ def test_highs_solves_matrix_rows_and_each_row_has_its_value() -> None:
     model = matrix_model()
     result = solve(_Built(model))  # type: ignore[arg-type]
     assert result.status is SolveStatus.OPTIMAL
+    assert (result.n_variables, result.n_constraints) == (3, 4)
     assert [model.x[i].value for i in range(3)] == pytest.approx([3.0, 2.0, 0.0])
     assert result.objective_pln == pytest.approx(-5.0)
     assert model.rows[0]() == pytest.approx(7.0) and model.rows[3]() == pytest.approx(1.0)
