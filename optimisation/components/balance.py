@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from scipy import sparse
 
 from optimisation.components.connection import ConnectionPointHandle, at_each_step
 from optimisation.components.purchasing import PurchasingHandle
 from optimisation.horizon import Horizon
+from optimisation.rows import LinearRows
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,7 @@ class ClusterBalanceHandle:
     block
         The Pyomo block ``model.cluster_balance``.
     power_balance
-        The balance constraint per step; its dual is the cluster's marginal
-        price of power, PLN per kW and step.
+        The balance rows, one per step (:class:`~optimisation.rows.LinearRows`).
     """
 
     block: Any
@@ -52,31 +52,31 @@ def add_cluster_balance(
     - :math:`p^{buy}_t, p^{sell}_t` day-ahead purchase and sale, kW.
 
     Energy exported at one point and imported at another in the same step
-    nets out here: that is the cluster sharing local energy.
+    nets out here: that is the cluster sharing local energy. The points with
+    nothing to decide (:attr:`ConnectionPointHandle.is_known`) add their
+    known net import as a number.
     """
     block = model.cluster_balance = pyo.Block()
-    deciding = [cp for cp in connection_points.values() if not cp.is_known]
-    imports = [at_each_step(cp.import_kw, horizon) for cp in deciding]
-    exports = [at_each_step(cp.export_kw, horizon) for cp in deciding]
+    n_steps = horizon.n_steps
+    # Columns: each deciding point's import and export per step, then buy and sell.
+    variables: list[Any] = []
+    coefficients: list[float] = []
     # The points with nothing to decide draw a known net power: one number per step.
-    known_net_kw = np.zeros(horizon.n_steps)
+    known_net_kw = np.zeros(n_steps)
     for cp in connection_points.values():
         if cp.is_known:
             known_net_kw += np.subtract(cp.import_kw, cp.export_kw)
-    known_kw = known_net_kw.tolist()
-    buy_kw = at_each_step(purchasing.buy_kw, horizon)
-    sell_kw = at_each_step(purchasing.sell_kw, horizon)
-    block_kw = purchasing.block_kw
-
-    def power_balance(b: Any, t: int) -> Any:
-        # One flat sum of every point's terms, rather than a sum of per-point sums.
-        terms: list[Any] = []
-        for point_import, point_export in zip(imports, exports, strict=True):
-            terms.append(point_import[t])
-            terms.append(MonomialTermExpression((-1, point_export[t])))
-        terms.append(MonomialTermExpression((-1, buy_kw[t])))
-        terms.append(sell_kw[t])
-        return LinearExpression(terms) == block_kw[t] - known_kw[t]
-
-    block.power_balance = pyo.Constraint(horizon.step_set, rule=power_balance)
+            continue
+        variables += at_each_step(cp.import_kw, horizon) + at_each_step(cp.export_kw, horizon)
+        coefficients += [1.0] * n_steps + [-1.0] * n_steps
+    variables += at_each_step(purchasing.buy_kw, horizon)
+    variables += at_each_step(purchasing.sell_kw, horizon)
+    coefficients += [-1.0] * n_steps + [1.0] * n_steps
+    # Column j belongs to step j mod n_steps: every group above is one step-ordered run.
+    rows = np.arange(len(variables)) % n_steps
+    matrix = sparse.csc_array(
+        (coefficients, rows, np.arange(len(variables) + 1)), shape=(n_steps, len(variables))
+    ).tocsr()
+    right_hand_side = np.asarray(purchasing.block_kw, dtype=float) - known_net_kw
+    block.power_balance = LinearRows(matrix, right_hand_side, right_hand_side, variables)
     return ClusterBalanceHandle(block=block, power_balance=block.power_balance)
