@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, NegationExpression, ProductExpression
+from scipy import sparse
 
 from cluster.config import LightingCircuit
 from cluster.lighting import LightingClass, classes_per_step, required_dim_pct, weighting_table
@@ -27,6 +28,7 @@ from optimisation.components.forecast_share import ForecastShare
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
+from optimisation.rows import LinearRows
 
 #: Where lamps need not burn the controller is left at full output, %: lamps the
 #: cabinet's photocell lights before the forecast said never burn below the design class.
@@ -199,6 +201,9 @@ def add_lighting(
     which :attr:`LightingCircuitHandle.forecast_share` states so that it
     comes off the forecast (never below zero: any other load stays).
 
+    The rows :math:`\sum_k y_{t,k} = 1` of all circuits are one
+    :class:`~optimisation.rows.LinearRows`, ``model.lighting_one_step``.
+
     A circuit named in ``given_dim_pct`` runs at those levels (% per step,
     e.g. as commanded, whatever its floor): no choice, its power a number.
 
@@ -248,7 +253,27 @@ def add_lighting(
             floors,
             options,
         )
+    model.lighting_one_step = _one_of_each(
+        [
+            [handle.choice[t, k] for k in step_options]
+            for handle in handles.values()
+            for t, step_options in enumerate(handle.options_pct)
+            if len(step_options) > 1
+        ]
+    )
     return handles
+
+
+def _one_of_each(groups: list[list[Any]]) -> LinearRows:
+    r"""One row :math:`\sum_k y_k = 1` per group of binaries :math:`y`."""
+    sizes = [len(group) for group in groups]
+    variables = [var for group in groups for var in group]
+    matrix = sparse.csr_array(
+        (np.ones(len(variables)), np.arange(len(variables)), np.cumsum([0, *sizes])),
+        shape=(len(groups), len(variables)),
+    )
+    ones = np.ones(len(groups))
+    return LinearRows(matrix, ones, ones, variables)
 
 
 @functools.cache
@@ -273,7 +298,6 @@ def _add_circuit(
     free = [t for t, step_options in enumerate(options) if len(step_options) > 1]
     block.choice = pyo.Var([(t, k) for t in free for k in options[t]], domain=pyo.Binary)
     choices = {t: [block.choice[t, k] for k in options[t]] for t in free}
-    block.one_step = pyo.Constraint(free, rule=lambda b, t: LinearExpression(choices[t]) == 1)
     # Plain expressions and numbers, not Pyomo components: most steps of most
     # circuits have one option or none, and a component's data per step would
     # cost more than the whole circuit's rows.
