@@ -64,12 +64,13 @@ class LinearRows(MatrixConstraint):
         upper: np.ndarray | Sequence[float],
         variables: Sequence[Any],
     ) -> None:
-        matrix = sparse.csr_array(matrix)
+        matrix = sparse.csr_array(matrix, dtype=float)
         matrix.sum_duplicates()
+        # The rows read their terms from the same arrays the compiler copies.
         super().__init__(
-            matrix.data.astype(float),
-            matrix.indices.astype(np.int64),
-            matrix.indptr.astype(np.int64),
+            matrix.data,
+            matrix.indices,
+            matrix.indptr,
             _open_as_none(lower),
             _open_as_none(upper),
             variables,

@@ -223,7 +223,7 @@ def _add_matrix_rows(rows: LinearRows, columns: _Columns, index: array, data: ar
         matrix, row_lower, row_upper = matrix[active], row_lower[active], row_upper[active]
     column_of = np.fromiter(map(columns.index, rows._x), np.int32, len(rows._x))
     index.frombytes(column_of[matrix.indices].tobytes())
-    data.frombytes(matrix.data.astype(float).tobytes())
+    data.frombytes(matrix.data.tobytes())
     row_start.frombytes((matrix.indptr[1:].astype(np.int64) + row_start[-1]).tobytes())
     lower.frombytes(row_lower.tobytes())
     upper.frombytes(row_upper.tobytes())
