@@ -291,22 +291,22 @@ def warm_start_values(model: ClusterModel, previous_assets: pd.DataFrame) -> Com
     with the binaries that follow from them; the solver completes the rest.
     Values are in the schedule's units (kW, kWh, 0/1), keyed by Pyomo variable data.
     """
-    position = {ts: t for t, ts in enumerate(model.horizon.steps)}
-    planned = previous_assets[pd.DatetimeIndex(previous_assets["ts"]).isin(model.horizon.steps)]
+    positions = model.horizon.steps.get_indexer(pd.DatetimeIndex(previous_assets["ts"]))
+    shared = positions >= 0
     start = ComponentMap()
     for group, quantities in _STARTABLE.items():
         handles: Mapping[str, Any] = getattr(model, group)
-        for asset, quantity, ts, value in zip(
-            planned["asset"],
-            planned["quantity"],
-            planned["ts"],
-            planned["value"].to_numpy(dtype=float),
+        # Only this group's rows are walked: the frame holds every asset's quantities.
+        rows = shared & previous_assets["asset"].isin(list(handles)).to_numpy()
+        rows &= previous_assets["quantity"].isin(list(quantities)).to_numpy()
+        for asset, quantity, t, value in zip(
+            previous_assets["asset"].to_numpy()[rows],
+            previous_assets["quantity"].to_numpy()[rows],
+            positions[rows],
+            previous_assets["value"].to_numpy(dtype=float)[rows],
             strict=True,
         ):
-            handle = handles.get(str(asset))
-            if handle is None or quantity not in quantities:
-                continue
-            t = position[pd.Timestamp(ts)]
+            handle = handles[str(asset)]
             start[getattr(handle.block, quantities[str(quantity)])[t]] = value
             if group == "batteries" and quantity == "charge_kw":
                 start[handle.block.is_charging[t]] = 1.0 if value > 0 else 0.0
