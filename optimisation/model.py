@@ -192,8 +192,8 @@ def check_options(inputs: PlanningInputs, options: ModelOptions) -> None:
     PlanningInputError
         If an end-of-day target names an unknown battery or lies outside its
         state-of-charge limits, given dim levels name an unknown lighting
-        circuit or do not cover the day, or the capacity headroom is not a share
-        from 0 up to 100 %.
+        circuit, do not cover the day or lie outside 0-100 %, or the capacity
+        headroom is not a share from 0 up to 100 %.
     """
     if not 0.0 <= options.capacity_headroom_pct < 100.0:
         raise PlanningInputError(
@@ -214,6 +214,15 @@ def check_options(inputs: PlanningInputs, options: ModelOptions) -> None:
                 f"{len(dim_pct)} dim levels are given for lighting circuit {circuit_id!r}, "
                 f"the day has {len(inputs.steps)} steps",
                 fix="give one dim level (%) per step of the day",
+            )
+        levels = np.asarray(dim_pct, dtype=float)
+        if not (np.isfinite(levels).all() and levels.min(initial=0.0) >= 0.0
+                and levels.max(initial=0.0) <= 100.0):  # fmt: skip
+            raise PlanningInputError(
+                f"the dim levels given for lighting circuit {circuit_id!r} are not all "
+                "from 0 to 100 %",
+                fix="give every step a level from 0 to 100 (100 = full output where no "
+                "command was sent)",
             )
     batteries = {b.id: b for b in inputs.config.assets.batteries}
     for battery_id, target_pct in options.battery_end_soc_pct.items():

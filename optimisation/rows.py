@@ -7,6 +7,8 @@ rows as arrays instead (Pyomo's :class:`MatrixConstraint`, which bypasses
 the expression system), and :mod:`optimisation.standard_form` copies its
 matrix as it is. Each row is still a constraint of the model: it has its
 body, bounds and value, can be deactivated, and Pyomo's own writers read it.
+Like Pyomo's ``MatrixConstraint`` it cannot be cloned, pickled or printed
+with ``pprint``; klaster's models are built afresh rather than copied.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.matrix_constraint import MatrixConstraint, _MatrixConstraintData
 from scipy import sparse
@@ -41,7 +44,7 @@ class _Row(_MatrixConstraintData):
             return body <= upper
         if upper is None:
             return lower <= body
-        return (lower, body, upper)
+        return pyo.inequality(lower, body, upper)
 
 
 class LinearRows(MatrixConstraint):
@@ -65,6 +68,11 @@ class LinearRows(MatrixConstraint):
         variables: Sequence[Any],
     ) -> None:
         matrix = sparse.csr_array(matrix, dtype=float)
+        if matrix.shape != (len(lower), len(variables)):
+            raise ValueError(
+                f"a {matrix.shape[0]} × {matrix.shape[1]} matrix for {len(lower)} row bounds "
+                f"and {len(variables)} variables"
+            )
         matrix.sum_duplicates()
         # The rows read their terms from the same arrays the compiler copies.
         super().__init__(
@@ -111,5 +119,7 @@ class LinearRows(MatrixConstraint):
 
 
 def _open_as_none(bounds: np.ndarray | Sequence[float]) -> list[float | None]:
-    values = np.asarray(bounds, dtype=float).tolist()
-    return [None if math.isinf(v) else v for v in values]
+    values = np.asarray(bounds, dtype=float)
+    if np.isnan(values).any():
+        raise ValueError("a row bound is NaN; an open side is -inf or inf")
+    return [None if math.isinf(v) else v for v in values.tolist()]

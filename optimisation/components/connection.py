@@ -159,9 +159,9 @@ def add_connection_points(
     :math:`H = 0` there are no :math:`g_h` and the model is the same as
     without a headroom.
 
-    A point with no asset on its bus has a single solution of these equations
-    (its load is never below zero); it gets numbers, not variables (see
-    :func:`_known_point`).
+    A point with no asset on its bus and a forecast load never below zero
+    has a single solution of these equations; it gets numbers, not variables
+    (see :func:`_known_point`).
 
     Parameters
     ----------
@@ -206,7 +206,7 @@ def add_connection_points(
         overrun_price = tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month
         headroom_limit_kw = capacity * (1.0 - capacity_headroom_pct / 100.0)
         fixed_share_pln = capacity * tariff.capacity_rate_pln_per_kw_month / days
-        if not on_bus:
+        if not on_bus and min(load, default=0.0) >= 0.0:
             handles[cp.id] = _known_point(
                 cp, tariff, block, load, rate, horizon, overrun_price, fixed_share_pln,
                 headroom_limit_kw if capacity_headroom_pct > 0 else None,
@@ -271,7 +271,7 @@ def _known_point(
     fixed_share_pln: float,
     headroom_limit_kw: float | None,
 ) -> ConnectionPointHandle:
-    r"""A point with nothing to decide: no asset on its bus, only its forecast load (>= 0).
+    r"""A point with nothing to decide: no asset on its bus and a forecast load never below 0.
 
     Its equations have one solution, and the handle holds it as numbers, with
     no variable and no row: :math:`p^{imp}_t = L_t`, :math:`p^{exp}_t = 0`,
@@ -417,7 +417,11 @@ def _overrun_matrix(hour_of_step: tuple[int, ...]) -> sparse.csr_array:
     steps = np.arange(n_steps)
     columns = np.column_stack([steps, n_steps + np.asarray(hour_of_step)]).ravel()
     coefficients = np.tile([1.0, -1.0], n_steps)
-    return sparse.csr_array(
+    matrix = sparse.csr_array(
         (coefficients, columns, np.arange(0, 2 * n_steps + 1, 2)),
         shape=(n_steps, n_steps + max(hour_of_step, default=-1) + 1),
     )
+    # Shared by every point's rows: nothing may change it in place.
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        array.flags.writeable = False
+    return matrix

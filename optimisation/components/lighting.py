@@ -241,8 +241,8 @@ def add_lighting(
             classes[t] = step_class
             floors[t], options[t] = _floor_and_options(step_class, design, dim_steps_pct)
         if given_dim_pct is not None and circuit.id in given_dim_pct:
-            given = [float(d) for d in given_dim_pct[circuit.id]]
-            options = [(given[t],) if step_opts else () for t, step_opts in enumerate(options)]
+            # At every step, lit or not: an unlit step draws nothing at any level.
+            options = [(float(d),) for d in given_dim_pct[circuit.id]]
         handles[circuit.id] = _add_circuit(
             model.lighting_circuits[circuit.id],
             circuit,

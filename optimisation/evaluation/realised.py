@@ -273,11 +273,17 @@ def _fix_zones(model: ClusterModel, decisions: Decisions) -> tuple[float, float]
     return occupied_h, violated_h
 
 
-def _commanded_dim_pct(decisions: Decisions) -> dict[str, np.ndarray]:
+def _commanded_dim_pct(
+    config: ClusterConfig, decisions: Decisions, n_steps: int
+) -> dict[str, np.ndarray]:
     """Every circuit's commanded dim level per step, %; full output where none was sent."""
+    idle = np.full(n_steps, float(IDLE_DIM_PCT))
     return {
-        circuit_id: np.nan_to_num(np.asarray(dim, dtype=float), nan=float(IDLE_DIM_PCT))
-        for circuit_id, dim in decisions.dim_pct.items()
+        circuit.id: np.nan_to_num(
+            np.asarray(decisions.dim_pct.get(circuit.id, idle), dtype=float),
+            nan=float(IDLE_DIM_PCT),
+        )
+        for circuit in config.assets.lighting_circuits
     }
 
 
@@ -417,7 +423,7 @@ def settle_day(
         co2=zero_price,
         excluded_zones=frozenset(),
         capacity_headroom_pct=0.0,
-        lighting_dim_pct=_commanded_dim_pct(decisions),
+        lighting_dim_pct=_commanded_dim_pct(config, decisions, len(steps)),
     )
     model = build_model(inputs, settling)
     _fix_batteries(model, decisions)

@@ -344,17 +344,18 @@ def test_dimming_below_the_actual_class_is_counted(config: ClusterConfig) -> Non
     lit = int((actual[SeriesId.LAMPS_ON_FRACTION] > 0).sum())
     rules = baseline_decisions(config, steps, wte_available={})
     options = ModelOptions(zone_initial_temp_c={"bldg-school/z1": 21.0, "bldg-school/z2": 21.0})
-    counts = {}
-    for dim in (30.0, 100.0):
-        decisions = dataclasses.replace(
-            rules, dim_pct={cid: np.full(len(steps), dim) for cid in rules.dim_pct}
-        )
+    counts, energy = {}, {}
+    # None: no command sent to any circuit, so the lamps burn at full output.
+    for dim in (30.0, 100.0, None):
+        commanded = {} if dim is None else {cid: np.full(len(steps), dim) for cid in rules.dim_pct}
+        decisions = dataclasses.replace(rules, dim_pct=commanded)
         day = settle_day(config, FIRST_DAY, steps, actual, decisions, options, co2=CO2,
                          solve_options=SOLVE)  # fmt: skip
         assert day.metrics.lit_circuit_steps == 2 * lit
-        counts[dim] = day.metrics.below_class_steps
+        counts[dim], energy[dim] = day.metrics.below_class_steps, day.metrics.lighting_mwh
     assert counts[30.0] > lit  # both circuits, most of the night
-    assert counts[100.0] == 0
+    assert counts[100.0] == counts[None] == 0
+    assert energy[None] == pytest.approx(energy[100.0]) and energy[30.0] < energy[100.0]
 
 
 def test_days_must_follow_one_another(config: ClusterConfig) -> None:

@@ -319,7 +319,8 @@ def test_given_dim_levels_are_kept_whatever_the_floor() -> None:
     fraction = inputs.forecasts[SeriesId.LAMPS_ON_FRACTION].to_numpy()
     dim = schedule.asset_series("road", "dim_pct").to_numpy()
     power = schedule.asset_series("road", "power_kw").to_numpy()
-    assert (dim[fraction > 0] == 30.0).all()
+    # Reported at every step, lit or not; an unlit step draws nothing.
+    assert (dim == 30.0).all()
     np.testing.assert_allclose(power, FULL_KW * 0.3 * fraction, atol=1e-9)
     assert (schedule.asset_series("road", "min_dim_pct") > 30.0).all()
 
@@ -329,6 +330,9 @@ def test_given_dim_levels_are_kept_whatever_the_floor() -> None:
     [
         ({"avenue": [100.0] * 96}, "not a lighting circuit"),
         ({"road": [100.0] * 3}, "3 dim levels are given"),
+        ({"road": [100.0] * 95 + [np.nan]}, "not all from 0 to 100"),
+        ({"road": [100.0] * 95 + [101.0]}, "not all from 0 to 100"),
+        ({"road": [-5.0] * 96}, "not all from 0 to 100"),
     ],
 )
 def test_dim_levels_for_an_unknown_circuit_or_not_covering_the_day_are_refused(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+from pyomo.core.expr.relational_expr import RangedExpression
 from scipy import sparse
 
 from optimisation.rows import LinearRows
@@ -69,3 +70,15 @@ def test_highs_solves_matrix_rows_and_each_row_has_its_value() -> None:
     assert [model.x[i].value for i in range(3)] == pytest.approx([3.0, 2.0, 0.0])
     assert result.objective_pln == pytest.approx(-5.0)
     assert model.rows[0]() == pytest.approx(7.0) and model.rows[3]() == pytest.approx(1.0)
+
+
+def test_a_ranged_row_reads_as_one_relation_and_bad_shapes_or_bounds_are_refused() -> None:
+    model = matrix_model()
+    ranged = model.rows[3].expr
+    assert isinstance(ranged, RangedExpression)
+    assert (ranged.args[0], ranged.args[2]) == (1.0, 2.0)
+    matrix = sparse.csr_array(np.eye(3))
+    with pytest.raises(ValueError, match="3 × 3 matrix for 2 row bounds"):
+        LinearRows(matrix, [0.0, 0.0], [1.0, 1.0], list(model.x.values()))
+    with pytest.raises(ValueError, match="NaN"):
+        LinearRows(matrix, [0.0, np.nan, 0.0], [1.0] * 3, list(model.x.values()))
