@@ -143,7 +143,7 @@ def _relax(cluster: ClusterModel) -> list[_Slack]:
     last = ((horizon.n_steps - 1),)
     slacks: list[_Slack] = []
     for cp_id, point in cluster.connection_points.items():
-        if point.is_known:
+        if point.never_exports:
             continue  # it exports nothing, so it keeps any limit
         limit = point.connection_point.export_limit_kw
         excess = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)

@@ -6,14 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyomo.environ as pyo
-from scipy import sparse
 
 from optimisation.components.connection import ConnectionPointHandle, at_each_step
 from optimisation.components.purchasing import PurchasingHandle
+from optimisation.components.step_rows import StepRows, step_terms
 from optimisation.horizon import Horizon
-from optimisation.rows import LinearRows
 
 
 @dataclass(frozen=True)
@@ -52,31 +50,31 @@ def add_cluster_balance(
     - :math:`p^{buy}_t, p^{sell}_t` day-ahead purchase and sale, kW.
 
     Energy exported at one point and imported at another in the same step
-    nets out here: that is the cluster sharing local energy. The points with
-    nothing to decide (:attr:`ConnectionPointHandle.is_known`) add their
-    known net import as a number.
+    nets out here: that is the cluster sharing local energy. A point that
+    never exports (:attr:`ConnectionPointHandle.never_exports`) adds its
+    import as what it draws: numbers, or expressions of its assets' variables.
     """
     block = model.cluster_balance = pyo.Block()
-    n_steps = horizon.n_steps
-    # Columns: each deciding point's import and export per step, then buy and sell.
-    variables: list[Any] = []
-    coefficients: list[float] = []
-    # The points with nothing to decide draw a known net power: one number per step.
-    known_net_kw = np.zeros(n_steps)
+    rows = StepRows(horizon.n_steps)
+    right_hand_side = list(purchasing.block_kw)
     for cp in connection_points.values():
-        if cp.is_known:
-            known_net_kw += np.subtract(cp.import_kw, cp.export_kw)
+        if cp.never_exports:
+            # Its import is what it draws (numbers, or expressions of its assets' variables).
+            for t, imported in enumerate(cp.import_kw):
+                terms, constant = step_terms(imported)
+                rows.add_terms(t, terms)
+                right_hand_side[t] -= constant
             continue
-        variables += at_each_step(cp.import_kw, horizon) + at_each_step(cp.export_kw, horizon)
-        coefficients += [1.0] * n_steps + [-1.0] * n_steps
-    variables += at_each_step(purchasing.buy_kw, horizon)
-    variables += at_each_step(purchasing.sell_kw, horizon)
-    coefficients += [-1.0] * n_steps + [1.0] * n_steps
-    # Column j belongs to step j mod n_steps: every group above is one step-ordered run.
-    rows = np.arange(len(variables)) % n_steps
-    matrix = sparse.csc_array(
-        (coefficients, rows, np.arange(len(variables) + 1)), shape=(n_steps, len(variables))
-    ).tocsr()
-    right_hand_side = np.asarray(purchasing.block_kw, dtype=float) - known_net_kw
-    block.power_balance = LinearRows(matrix, right_hand_side, right_hand_side, variables)
+        imports, exports = at_each_step(cp.import_kw, horizon), at_each_step(cp.export_kw, horizon)
+        for t in horizon.step_set:
+            rows.add(t, imports[t], 1.0)
+            rows.add(t, exports[t], -1.0)
+    buy_kw, sell_kw = (
+        at_each_step(purchasing.buy_kw, horizon),
+        at_each_step(purchasing.sell_kw, horizon),
+    )
+    for t in horizon.step_set:
+        rows.add(t, buy_kw[t], -1.0)
+        rows.add(t, sell_kw[t], 1.0)
+    block.power_balance = rows.build(right_hand_side, right_hand_side)
     return ClusterBalanceHandle(block=block, power_balance=block.power_balance)

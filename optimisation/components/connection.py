@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -10,25 +9,26 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
-from scipy import sparse
 
 from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
+from optimisation.components.step_rows import StepRows, Terms, step_terms
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 from optimisation.rows import LinearRows
-from optimisation.standard_form import linear_terms
 
 
 @dataclass(frozen=True)
 class ConnectionPointHandle:
     """The model of one connection point.
 
-    At a point with nothing to decide (:attr:`is_known`) the variables and
-    expressions below are numbers instead: tuples of kW per step or hour, and
-    PLN.
+    At a point that never exports (:attr:`never_exports`) ``import_kw`` is a
+    tuple holding per step what its assets draw on top of its load (an
+    expression of their variables, or a number) and ``export_kw`` is zeros;
+    where nothing at all is left to decide, the overrun, headroom and charges
+    are numbers too (tuples of kW per hour, PLN).
 
     Attributes
     ----------
@@ -75,8 +75,8 @@ class ConnectionPointHandle:
     capacity_headroom_pln: Any = None
 
     @property
-    def is_known(self) -> bool:
-        """True when the point has nothing to decide and its handle holds numbers, not variables."""
+    def never_exports(self) -> bool:
+        """True when the point cannot export: no import or export variables of its own."""
         return isinstance(self.import_kw, tuple)
 
     @property
@@ -159,9 +159,11 @@ def add_connection_points(
     :math:`H = 0` there are no :math:`g_h` and the model is the same as
     without a headroom.
 
-    A point with no asset on its bus and a forecast load never below zero
-    has a single solution of these equations; it gets numbers, not variables
-    (see :func:`_known_point`).
+    A point whose assets can only draw (heating, lamps; no generation or
+    storage) never exports, so :math:`p^{imp}_t = L_t - \sum_a q_{a,t}` is an
+    expression, with no import or export variable and no bus balance (see
+    :func:`_import_without_export`); with nothing to decide at all it is a
+    number, and so are its overruns and charges (see :func:`_known_point`).
 
     Parameters
     ----------
@@ -204,38 +206,46 @@ def add_connection_points(
         on_bus = tuple(by_point[cp.id])
         capacity = cp.contracted_capacity_kw
         overrun_price = tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month
-        headroom_limit_kw = capacity * (1.0 - capacity_headroom_pct / 100.0)
         fixed_share_pln = capacity * tariff.capacity_rate_pln_per_kw_month / days
-        if not on_bus and min(load, default=0.0) >= 0.0:
+        headroom_limit_kw = None
+        if capacity_headroom_pct > 0:
+            headroom_limit_kw = capacity * (1.0 - capacity_headroom_pct / 100.0)
+        injected = _injected_terms(horizon, on_bus)
+        imports = _import_without_export(load, injected)
+        if imports is not None and not any(terms for terms, _ in imports):
             handles[cp.id] = _known_point(
-                cp, tariff, block, load, rate, horizon, overrun_price, fixed_share_pln,
-                headroom_limit_kw if capacity_headroom_pct > 0 else None,
+                cp, tariff, block, load, rate, on_bus, tuple(c for _, c in imports), horizon,
+                overrun_price, fixed_share_pln, headroom_limit_kw,
             )  # fmt: skip
             continue
-
-        block.import_kw = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)
-        block.export_kw = pyo.Var(horizon.step_set, bounds=(0.0, cp.export_limit_kw))
-        block.overrun_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
-        import_kw = at_each_step(block.import_kw, horizon)
-        export_kw = at_each_step(block.export_kw, horizon)
-        overrun_kw = list(block.overrun_kw.values())
-
-        block.bus_balance = _bus_balance_rows(horizon, load, on_bus, import_kw, export_kw)
-        block.hourly_overrun = _hourly_overrun_rows(horizon, capacity, import_kw, overrun_kw)
-        block.distribution_energy_pln = pyo.Expression(
-            expr=LinearExpression(
-                linear_coefs=[step_h / 1000.0 * rate[t] for t in horizon.step_set],
-                linear_vars=import_kw,
+        if imports is None:
+            # The point may export: import and export are variables tied by its bus balance.
+            block.import_kw = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)
+            block.export_kw = pyo.Var(horizon.step_set, bounds=(0.0, cp.export_limit_kw))
+            import_vars = at_each_step(block.import_kw, horizon)
+            block.bus_balance = _bus_balance_rows(
+                load, injected, import_vars, at_each_step(block.export_kw, horizon)
             )
+            imports = [([(var, 1.0)], 0.0) for var in import_vars]
+            import_kw, export_kw = block.import_kw, block.export_kw
+        else:
+            import_kw = tuple(_as_expression(terms, constant) for terms, constant in imports)
+            export_kw = (0.0,) * horizon.n_steps
+        block.overrun_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
+        block.hourly_overrun = _hourly_overrun_rows(
+            horizon, capacity, imports, list(block.overrun_kw.values())
+        )
+        block.distribution_energy_pln = pyo.Expression(
+            expr=_as_expression(*_weighted(imports, [step_h / 1000.0 * r for r in rate]))
         )
         block.capacity_overrun_pln = pyo.Expression(
-            expr=overrun_price * LinearExpression(overrun_kw)
+            expr=overrun_price * LinearExpression(list(block.overrun_kw.values()))
         )
         headroom_kw = headroom_pln = None
-        if capacity_headroom_pct > 0 and _import_can_reach(headroom_limit_kw, load, on_bus):
+        if headroom_limit_kw is not None and _import_can_reach(headroom_limit_kw, load, on_bus):
             block.headroom_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
             block.hourly_headroom = _hourly_overrun_rows(
-                horizon, headroom_limit_kw, import_kw, list(block.headroom_kw.values())
+                horizon, headroom_limit_kw, imports, list(block.headroom_kw.values())
             )
             block.capacity_headroom_pln = pyo.Expression(
                 expr=overrun_price * LinearExpression(list(block.headroom_kw.values()))
@@ -248,8 +258,8 @@ def add_connection_points(
             load_kw=load,
             energy_rate_pln_per_mwh=rate,
             injections=on_bus,
-            import_kw=block.import_kw,
-            export_kw=block.export_kw,
+            import_kw=import_kw,
+            export_kw=export_kw,
             overrun_kw=block.overrun_kw,
             distribution_energy_pln=block.distribution_energy_pln,
             capacity_overrun_pln=block.capacity_overrun_pln,
@@ -266,27 +276,28 @@ def _known_point(
     block: Any,
     load_kw: tuple[float, ...],
     rate: tuple[float, ...],
+    on_bus: tuple[Injection, ...],
+    import_kw: tuple[float, ...],
     horizon: Horizon,
     overrun_price: float,
     fixed_share_pln: float,
     headroom_limit_kw: float | None,
 ) -> ConnectionPointHandle:
-    r"""A point with nothing to decide: no asset on its bus and a forecast load never below 0.
+    r"""A point with nothing to decide: it never exports and its import is a number each step.
 
     Its equations have one solution, and the handle holds it as numbers, with
-    no variable and no row: :math:`p^{imp}_t = L_t`, :math:`p^{exp}_t = 0`,
-    :math:`o_h = \max(0, \max_{t \in h} L_t - C)` and likewise :math:`g_h`.
-    (Exporting while importing more would only add distribution charges, so
-    no optimum does it.) On a city, more than half of the points are such
-    plain consumers; as variables they were most of the model's size.
+    no variable and no row: :math:`p^{imp}_t` as given, :math:`p^{exp}_t = 0`,
+    :math:`o_h = \max(0, \max_{t \in h} p^{imp}_t - C)` and likewise
+    :math:`g_h`. On a city, more than half of the points are such plain
+    consumers; as variables they were most of the model's size.
     """
     step_h = horizon.step_hours
-    load = np.asarray(load_kw, dtype=float)
+    imported = np.asarray(import_kw, dtype=float)
     hour_peak_kw = np.zeros(len(horizon.hour_set))
-    np.maximum.at(hour_peak_kw, np.asarray(horizon.hour_of_step, dtype=int), load)
+    np.maximum.at(hour_peak_kw, np.asarray(horizon.hour_of_step, dtype=int), imported)
     overrun_kw = tuple(np.maximum(hour_peak_kw - cp.contracted_capacity_kw, 0.0).tolist())
     headroom_kw = headroom_pln = None
-    if headroom_limit_kw is not None and _import_can_reach(headroom_limit_kw, load, ()):
+    if headroom_limit_kw is not None and np.max(imported, initial=0.0) > headroom_limit_kw:
         headroom_kw = tuple(np.maximum(hour_peak_kw - headroom_limit_kw, 0.0).tolist())
         headroom_pln = overrun_price * sum(headroom_kw)
     return ConnectionPointHandle(
@@ -295,16 +306,80 @@ def _known_point(
         block=block,
         load_kw=load_kw,
         energy_rate_pln_per_mwh=rate,
-        injections=(),
-        import_kw=load_kw,
+        injections=on_bus,
+        import_kw=import_kw,
         export_kw=(0.0,) * horizon.n_steps,
         overrun_kw=overrun_kw,
-        distribution_energy_pln=float(step_h / 1000.0 * np.dot(rate, load)),
+        distribution_energy_pln=float(step_h / 1000.0 * np.dot(rate, imported)),
         capacity_overrun_pln=overrun_price * sum(overrun_kw),
         capacity_fixed_share_pln=fixed_share_pln,
         headroom_kw=headroom_kw,
         capacity_headroom_pln=headroom_pln,
     )
+
+
+def _injected_terms(horizon: Horizon, on_bus: tuple[Injection, ...]) -> list[Terms]:
+    r"""The assets' power onto the bus per step, :math:`\sum_a q_{a,t}`, as terms and a constant."""
+    powers = [at_each_step(injection.power_kw, horizon) for injection in on_bus]
+    injected: list[Terms] = []
+    for t in range(horizon.n_steps):
+        terms: list[tuple[Any, float]] = []
+        constant = 0.0
+        for power in powers:
+            step, step_constant = step_terms(power[t])
+            terms += step
+            constant += step_constant
+        injected.append((terms, constant))
+    return injected
+
+
+def _import_without_export(load_kw: tuple[float, ...], injected: list[Terms]) -> list[Terms] | None:
+    r"""The import :math:`L_t - \sum_a q_{a,t}` per step if it can never fall below zero, else None.
+
+    It cannot when its constant is at least zero and each variable can only
+    add to it (a non-negative variable with a positive coefficient, or a
+    non-positive one with a negative coefficient): the assets behind the
+    point only draw (heating, lamps) and what comes off the forecast never
+    exceeds it. Such a point never exports (exporting while importing more
+    would only add distribution charges), so its import is that expression,
+    with no variable and no bus balance of its own.
+    """
+    imports: list[Terms] = []
+    for load, (terms, constant) in zip(load_kw, injected, strict=True):
+        drawn = [(var, -coefficient) for var, coefficient in terms]
+        if load - constant < 0 or not all(_adds(var, c) for var, c in drawn):
+            return None
+        imports.append((drawn, load - constant))
+    return imports
+
+
+def _adds(var: Any, coefficient: float) -> bool:
+    """Whether ``coefficient × var`` can never be below zero, from the variable's bounds."""
+    if coefficient > 0:
+        return var.lb is not None and var.lb >= 0
+    if coefficient < 0:
+        return var.ub is not None and var.ub <= 0
+    return True
+
+
+def _as_expression(terms: list[tuple[Any, float]], constant: float) -> Any:
+    """Terms and a constant as one flat linear expression; the number alone without terms."""
+    if not terms:
+        return constant
+    return LinearExpression(
+        constant=constant,
+        linear_coefs=[coefficient for _, coefficient in terms],
+        linear_vars=[var for var, _ in terms],
+    )
+
+
+def _weighted(per_step: list[Terms], weights: list[float]) -> Terms:
+    """``Σ_t w_t × (terms_t + constant_t)`` as terms and a constant."""
+    terms = [
+        (var, w * c) for (step, _), w in zip(per_step, weights, strict=True) for var, c in step
+    ]
+    constant = sum(w * c for (_, c), w in zip(per_step, weights, strict=True))
+    return terms, constant
 
 
 def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
@@ -329,9 +404,8 @@ def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
 
 
 def _bus_balance_rows(
-    horizon: Horizon,
     load_kw: tuple[float, ...],
-    on_bus: tuple[Injection, ...],
+    injected: list[Terms],
     import_kw: list[Any],
     export_kw: list[Any],
 ) -> LinearRows:
@@ -339,38 +413,22 @@ def _bus_balance_rows(
 
     Parameters
     ----------
-    horizon
-        The planned steps.
     load_kw
         Forecast demand :math:`L_t` per step, kW.
-    on_bus
-        The injections :math:`q_{a,t}` onto the point's bus, kW; their
+    injected
+        :math:`\sum_a q_{a,t}` per step as terms and a constant, kW; the
         constants move to the right-hand side.
     import_kw, export_kw
         The point's import and export variable of each step, kW.
     """
-    n_steps = horizon.n_steps
-    steps = list(range(n_steps))
-    variables = [*import_kw, *export_kw]
-    column_of = {id(var): j for j, var in enumerate(variables)}
-    rows, columns = steps + steps, steps + [n_steps + t for t in steps]
-    coefficients = [1.0] * n_steps + [-1.0] * n_steps
-    right_hand_side = list(load_kw)
-    for injection in on_bus:
-        for t, power in enumerate(at_each_step(injection.power_kw, horizon)):
-            terms, constant = linear_terms(power)
-            right_hand_side[t] -= constant
-            for var, coefficient in terms:
-                column = column_of.setdefault(id(var), len(variables))
-                if column == len(variables):
-                    variables.append(var)
-                rows.append(t)
-                columns.append(column)
-                coefficients.append(coefficient)
-    matrix = sparse.coo_array(
-        (coefficients, (rows, columns)), shape=(n_steps, len(variables))
-    ).tocsr()
-    return LinearRows(matrix, right_hand_side, right_hand_side, variables)
+    rows = StepRows(len(load_kw))
+    right_hand_side = []
+    for t, (terms, constant) in enumerate(injected):
+        rows.add(t, import_kw[t], 1.0)
+        rows.add(t, export_kw[t], -1.0)
+        rows.add_terms(t, terms)
+        right_hand_side.append(load_kw[t] - constant)
+    return rows.build(right_hand_side, right_hand_side)
 
 
 def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]) -> bool:
@@ -387,7 +445,7 @@ def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]
 
 
 def _hourly_overrun_rows(
-    horizon: Horizon, capacity_kw: float, import_kw: list[Any], overrun_kw: list[Any]
+    horizon: Horizon, capacity_kw: float, imports: list[Terms], overrun_kw: list[Any]
 ) -> LinearRows:
     r"""One point's overrun per step, :math:`p^{imp}_t - o_{h(t)} \le C`.
 
@@ -397,31 +455,16 @@ def _hourly_overrun_rows(
         The planned steps and the hour of each.
     capacity_kw
         Contracted capacity :math:`C` (less the headroom for the headroom's rows), kW.
-    import_kw, overrun_kw
-        The point's import variable of each step and overrun (or headroom)
-        variable of each hour, kW.
+    imports
+        The point's import :math:`p^{imp}_t` per step as terms and a constant
+        (its import variable, or what its assets draw), kW.
+    overrun_kw
+        The overrun (or headroom) variable of each hour, kW.
     """
-    n_steps = horizon.n_steps
-    return LinearRows(
-        _overrun_matrix(horizon.hour_of_step),
-        np.full(n_steps, -np.inf),
-        np.full(n_steps, capacity_kw),
-        [*import_kw, *overrun_kw],
-    )
-
-
-@functools.cache
-def _overrun_matrix(hour_of_step: tuple[int, ...]) -> sparse.csr_array:
-    """Row ``t``: +1 on column ``t`` (the step's import), -1 on column ``n + h(t)`` (its hour's)."""
-    n_steps = len(hour_of_step)
-    steps = np.arange(n_steps)
-    columns = np.column_stack([steps, n_steps + np.asarray(hour_of_step)]).ravel()
-    coefficients = np.tile([1.0, -1.0], n_steps)
-    matrix = sparse.csr_array(
-        (coefficients, columns, np.arange(0, 2 * n_steps + 1, 2)),
-        shape=(n_steps, n_steps + max(hour_of_step, default=-1) + 1),
-    )
-    # Shared by every point's rows: nothing may change it in place.
-    for array in (matrix.data, matrix.indices, matrix.indptr):
-        array.flags.writeable = False
-    return matrix
+    rows = StepRows(horizon.n_steps)
+    upper = []
+    for t, ((terms, constant), hour) in enumerate(zip(imports, horizon.hour_of_step, strict=True)):
+        rows.add_terms(t, terms)
+        rows.add(t, overrun_kw[hour], -1.0)
+        upper.append(capacity_kw - constant)
+    return rows.build(np.full(horizon.n_steps, -np.inf), upper)

@@ -1,4 +1,4 @@
-"""Connection points with nothing to decide: numbers, not variables; charges worked out by hand."""
+"""Connection points that never export: no variables of their own; charges worked out by hand."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from optimisation.extract import extract_schedule
 from optimisation.model import ModelOptions, build_model
 from optimisation.solve import SolveStatus, solve
 from tests.optimisation.scenarios import hundred_kw_point_inputs
+from tests.optimisation.test_lighting import lighting_inputs
 
 STEP_H = 0.25
 #: Overrun price of the scenario's tariff: 10 × 12 PLN/(kW·month), PLN/kW.
@@ -28,7 +29,7 @@ def test_a_point_with_no_asset_is_numbers_and_its_charges_are_the_tariffs() -> N
     model = build_model(inputs, ModelOptions(capacity_headroom_pct=10.0))
     point = model.connection_points["cp"]
 
-    assert point.is_known
+    assert point.never_exports
     assert not list(model.model.connection_points["cp"].component_objects(pyo.Var))
     assert not list(model.model.connection_points["cp"].component_objects(pyo.Constraint))
     assert point.overrun_kw == (30.0, 0.0)
@@ -61,6 +62,28 @@ def test_a_point_with_a_battery_keeps_its_variables() -> None:
                       soc_initial_pct=50.0)  # fmt: skip
     model = build_model(hundred_kw_point_inputs(LOAD_KW, [200.0] * 8, [battery]))
     point = model.connection_points["cp"]
-    assert not point.is_known
+    assert not point.never_exports
     assert isinstance(point.import_kw, pyo.Var)
     assert len(point.block.bus_balance) == 8
+
+
+def test_a_point_whose_assets_only_draw_imports_their_power_with_no_variable_of_its_own() -> None:
+    # A lighting cabinet: 5 kW of other load plus the lamps, which only draw.
+    inputs = lighting_inputs(other_load_kw=5.0)
+    model = build_model(inputs)
+    point = model.connection_points["cp"]
+    assert point.never_exports
+    assert not hasattr(point.block, "import_kw") and not hasattr(point.block, "bus_balance")
+    assert len(point.block.hourly_overrun) == len(inputs.steps)
+
+    result = solve(model)
+    assert result.status is SolveStatus.OPTIMAL
+    schedule = extract_schedule(model, inputs, result)
+    lamps = schedule.asset_series("road", "power_kw").to_numpy()
+    points = schedule.connection_points
+    np.testing.assert_allclose(points["import_kw"], 5.0 + lamps, atol=1e-9)
+    np.testing.assert_array_equal(points["export_kw"], 0.0)
+    np.testing.assert_allclose(schedule.cluster["net_import_kw"], 5.0 + lamps, atol=1e-9)
+    energy_mwh = float((5.0 + lamps).sum()) * STEP_H / 1000.0
+    costs = schedule.costs.set_index("component")["cost_pln"]
+    assert costs[CostComponent.DISTRIBUTION_ENERGY] == pytest.approx(energy_mwh * 50.0)
