@@ -385,8 +385,10 @@ def pyomo_floor(n_variables: int, n_rows: int) -> dict[str, float]:
     with PauseGC():
         model = pyo.ConcreteModel()
         model.x = pyo.Var(range(n_variables), bounds=(0.0, 10.0))
+        # More rows than variables wrap around the variables.
         model.row = pyo.Constraint(
-            range(n_rows), rule=lambda m, i: m.x[i] - m.x[(i + 1) % n_variables] <= 1.0
+            range(n_rows),
+            rule=lambda m, i: m.x[i % n_variables] - m.x[(i + 1) % n_variables] <= 1.0,
         )
         model.cost = pyo.Objective(expr=pyo.quicksum(model.x.values()))
     built_s = time.perf_counter() - started
