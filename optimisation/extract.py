@@ -93,9 +93,14 @@ class _Evaluator:
         return _clean(raw)
 
     def _node_values(self, component: Any, positions: range) -> list[Any]:
-        """Values of a step-indexed component that is not a variable."""
+        """Values of a step-indexed component that is not a variable (or of a tuple per step)."""
+        by_class = self._by_class
         if not isinstance(component, IndexedComponent):
-            return [self.value(component[t]) for t in positions]
+            # Mostly numbers (unlit steps, plain points): those are their own value.
+            return [
+                node if node.__class__ is float else by_class[node.__class__](node)
+                for node in map(component.__getitem__, positions)
+            ]
         # One pass over the component's data rather than a lookup per step.
         nodes = list(map(dict(component.items()).__getitem__, positions))
         if isinstance(component, IndexedExpression):
@@ -104,7 +109,6 @@ class _Evaluator:
             raw = [named.get(id(node), _NOT_YET) for node in nodes]
             if _NOT_YET not in raw:
                 return raw
-        by_class = self._by_class
         return [by_class[node.__class__](node) for node in nodes]
 
     def named_value(self, node: Any) -> Any:
