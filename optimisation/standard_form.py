@@ -182,6 +182,9 @@ def linear_terms(expr: Any) -> tuple[list[tuple[Any, float]], float]:
     OptimisationError
         If the expression is not linear.
     """
+    if expr.__class__ in native_numeric_types:
+        # Most steps of most assets' powers are numbers: no walk, no list of terms.
+        return [], float(expr)
     terms: list[tuple[Any, float]] = []
     constant = _collect(expr, 1.0, terms)
     if constant is not None:

@@ -10,8 +10,9 @@ import pyomo.environ as pyo
 
 from optimisation.components.connection import ConnectionPointHandle, at_each_step
 from optimisation.components.purchasing import PurchasingHandle
-from optimisation.components.step_rows import StepRows, step_terms
+from optimisation.components.step_rows import StepRows
 from optimisation.horizon import Horizon
+from optimisation.standard_form import linear_terms
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def add_cluster_balance(
         if cp.never_exports:
             # Its import is what it draws (numbers, or expressions of its assets' variables).
             for t, imported in enumerate(cp.import_kw):
-                terms, constant = step_terms(imported)
+                terms, constant = linear_terms(imported)
                 rows.add_terms(t, terms)
                 right_hand_side[t] -= constant
             continue

@@ -14,7 +14,7 @@ temperature at the end of the step, rounded up to 0.1 °C.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.components.forecast_share import ForecastShare
+from optimisation.components.step_rows import linear_expression
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
@@ -414,13 +415,15 @@ def add_buildings(
         }
         # Per step one flat sum of the zones' e_t = ε Q_t, and its negation for the bus.
         electric = [
-            [(z.electric_per_heat, q) for q in z.heat_kw.values()]
+            [(q, z.electric_per_heat) for q in z.heat_kw.values()]
             for z in zones.values()
             if z.electric_per_heat
         ]
         by_step = list(zip(*electric, strict=True)) if electric else []
-        electric_kw = tuple(_weighted_sum(terms, 1.0) for terms in by_step) or no_power
-        injected_kw = tuple(_weighted_sum(terms, -1.0) for terms in by_step) or no_power
+        electric_kw = tuple(linear_expression(terms) for terms in by_step) or no_power
+        injected_kw = (
+            tuple(linear_expression([(q, -e) for q, e in terms]) for terms in by_step) or no_power
+        )
         slack = [
             v
             for z in zones.values()
@@ -458,14 +461,6 @@ def add_buildings(
             district_heat_pln=block.district_heat_pln,
         )
     return handles
-
-
-def _weighted_sum(terms: Sequence[tuple[float, Any]], sign: float) -> LinearExpression:
-    """``sign × Σ w v`` over (weight, variable) pairs, as one flat linear expression."""
-    return LinearExpression(
-        linear_coefs=[sign * weight for weight, _ in terms],
-        linear_vars=[var for _, var in terms],
-    )
 
 
 def _add_zone(

@@ -14,10 +14,11 @@ from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
-from optimisation.components.step_rows import StepRows, Terms, step_terms
+from optimisation.components.step_rows import StepRows, Terms, linear_expression
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 from optimisation.rows import LinearRows
+from optimisation.standard_form import linear_terms
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class ConnectionPointHandle:
     """The model of one connection point.
 
     At a point that never exports (:attr:`never_exports`) ``import_kw`` is a
-    tuple holding per step what its assets draw on top of its load (an
-    expression of their variables, or a number) and ``export_kw`` is zeros;
+    tuple holding per step its load less what its assets inject (they only
+    draw): an expression of their variables, or a number; ``export_kw`` is zeros;
     where nothing at all is left to decide, the overrun, headroom and charges
     are numbers too (tuples of kW per hour, PLN).
 
@@ -43,7 +44,8 @@ class ConnectionPointHandle:
     injections
         The assets' powers on its bus.
     import_kw, export_kw
-        Variables: power drawn from and fed into the grid per step, kW.
+        Power drawn from and fed into the grid per step, kW: variables, or
+        tuples at a point that never exports.
     overrun_kw
         Variable: the largest overrun of the contracted capacity in each
         clock hour, kW.
@@ -229,14 +231,14 @@ def add_connection_points(
             imports = [([(var, 1.0)], 0.0) for var in import_vars]
             import_kw, export_kw = block.import_kw, block.export_kw
         else:
-            import_kw = tuple(_as_expression(terms, constant) for terms, constant in imports)
+            import_kw = tuple(linear_expression(terms, constant) for terms, constant in imports)
             export_kw = (0.0,) * horizon.n_steps
         block.overrun_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
         block.hourly_overrun = _hourly_overrun_rows(
             horizon, capacity, imports, list(block.overrun_kw.values())
         )
         block.distribution_energy_pln = pyo.Expression(
-            expr=_as_expression(*_weighted(imports, [step_h / 1000.0 * r for r in rate]))
+            expr=linear_expression(*_weighted(imports, [step_h / 1000.0 * r for r in rate]))
         )
         block.capacity_overrun_pln = pyo.Expression(
             expr=overrun_price * LinearExpression(list(block.overrun_kw.values()))
@@ -326,7 +328,7 @@ def _injected_terms(horizon: Horizon, on_bus: tuple[Injection, ...]) -> list[Ter
         terms: list[tuple[Any, float]] = []
         constant = 0.0
         for power in powers:
-            step, step_constant = step_terms(power[t])
+            step, step_constant = linear_terms(power[t])
             terms += step
             constant += step_constant
         injected.append((terms, constant))
@@ -362,17 +364,6 @@ def _adds(var: Any, coefficient: float) -> bool:
     return True
 
 
-def _as_expression(terms: list[tuple[Any, float]], constant: float) -> Any:
-    """Terms and a constant as one flat linear expression; the number alone without terms."""
-    if not terms:
-        return constant
-    return LinearExpression(
-        constant=constant,
-        linear_coefs=[coefficient for _, coefficient in terms],
-        linear_vars=[var for var, _ in terms],
-    )
-
-
 def _weighted(per_step: list[Terms], weights: list[float]) -> Terms:
     """``Σ_t w_t × (terms_t + constant_t)`` as terms and a constant."""
     terms = [
@@ -392,7 +383,7 @@ def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
     ----------
     component
         A Pyomo component indexed by the horizon's steps (variable,
-        expression or parameter).
+        expression or parameter), or a tuple with one entry per step.
     horizon
         The planned steps.
     """

@@ -1,10 +1,11 @@
 """Rows over the planned steps, collected term by term and built as one sparse matrix.
 
 The connection points' rows add up powers that the assets' builders give as
-expressions, numbers or variables per step. :func:`step_terms` reads such a
-power into (variable, coefficient) terms and a constant, and
-:class:`StepRows` gathers terms row by row into one
-:class:`~optimisation.rows.LinearRows`.
+expressions, numbers or variables per step.
+:func:`~optimisation.standard_form.linear_terms` reads such a power into
+(variable, coefficient) terms and a constant, :class:`StepRows` gathers terms
+row by row into one :class:`~optimisation.rows.LinearRows`, and
+:func:`linear_expression` turns terms back into one flat expression.
 """
 
 from __future__ import annotations
@@ -13,20 +14,27 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy import sparse
 
 from optimisation.rows import LinearRows
-from optimisation.standard_form import linear_terms
 
 #: A linear power of one step: its (variable, coefficient) terms and its constant, kW.
 Terms = tuple[list[tuple[Any, float]], float]
 
 
-def step_terms(power: Any) -> Terms:
-    """One step's power (number, variable or linear expression) as terms and a constant, kW."""
-    if power.__class__ is float:
-        return [], power
-    return linear_terms(power)
+def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0) -> Any:
+    """(variable, coefficient) terms and a constant as one flat linear expression.
+
+    Without terms, the constant itself (a number).
+    """
+    if not terms:
+        return constant
+    return LinearExpression(
+        constant=constant,
+        linear_coefs=[coefficient for _, coefficient in terms],
+        linear_vars=[var for var, _ in terms],
+    )
 
 
 class StepRows:
