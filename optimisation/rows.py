@@ -58,6 +58,13 @@ class LinearRows(MatrixConstraint):
         Bounds of each row, in the rows' unit; ``-inf``/``inf`` where a side is open.
     variables
         The Pyomo variable data of each column of ``matrix``.
+
+    Attributes
+    ----------
+    matrix
+        ``A`` as given, duplicates summed.
+    lower_bounds, upper_bounds
+        The row bounds as given (read-only arrays).
     """
 
     def __init__(
@@ -74,13 +81,14 @@ class LinearRows(MatrixConstraint):
                 f"and {len(variables)} variables"
             )
         matrix.sum_duplicates()
+        self.lower_bounds, self.upper_bounds = _bounds(lower), _bounds(upper)
         # The rows read their terms from the same arrays the compiler copies.
         super().__init__(
             matrix.data,
             matrix.indices,
             matrix.indptr,
-            _open_as_none(lower),
-            _open_as_none(upper),
+            _open_as_none(self.lower_bounds),
+            _open_as_none(self.upper_bounds),
             variables,
         )
         self.matrix = matrix
@@ -107,19 +115,20 @@ class LinearRows(MatrixConstraint):
         """Row numbers and constraint data."""
         return enumerate(self._data)
 
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bound of each row; ``-inf``/``inf`` where a side is open."""
-        lower = np.array([-np.inf if v is None else v for v in self._lower], dtype=float)
-        upper = np.array([np.inf if v is None else v for v in self._upper], dtype=float)
-        return lower, upper
-
     def active_rows(self) -> np.ndarray:
         """True for each row that is active."""
         return np.fromiter((row._active for row in self._data), bool, len(self._data))
 
 
-def _open_as_none(bounds: np.ndarray | Sequence[float]) -> list[float | None]:
-    values = np.asarray(bounds, dtype=float)
+def _bounds(bounds: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Row bounds as a read-only float array; ``-inf``/``inf`` where a side is open."""
+    values = np.array(bounds, dtype=float)
     if np.isnan(values).any():
         raise ValueError("a row bound is NaN; an open side is -inf or inf")
-    return [None if math.isinf(v) else v for v in values.tolist()]
+    values.flags.writeable = False
+    return values
+
+
+def _open_as_none(bounds: np.ndarray) -> list[float | None]:
+    """The bounds as Pyomo's rows read them: ``None`` where a side is open."""
+    return [None if math.isinf(v) else v for v in bounds.tolist()]

@@ -220,7 +220,7 @@ def _add_matrix_rows(rows: LinearRows, columns: _Columns, index: array, data: ar
                      row_start: array, lower: array, upper: array) -> None:  # fmt: skip
     """Append a :class:`LinearRows` block's active rows as they are."""
     matrix = rows.matrix
-    row_lower, row_upper = rows.bounds()
+    row_lower, row_upper = rows.lower_bounds, rows.upper_bounds
     active = rows.active_rows()
     if not active.all():
         matrix, row_lower, row_upper = matrix[active], row_lower[active], row_upper[active]
