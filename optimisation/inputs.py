@@ -102,19 +102,16 @@ class PlanningInputs:
         return self.loads_kw([connection_point_id])[connection_point_id]
 
     def loads_kw(self, connection_point_ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-        """Forecast demand behind each connection point (all when ``None``), kW; read in one go.
+        """Forecast demand behind each connection point (all when ``None``), kW.
 
         A point without a load forecast has zeros.
         """
         if connection_point_ids is None:
             connection_point_ids = [cp.id for cp in self.config.connection_points]
-        columns = {cp_id: SeriesId.load(cp_id) for cp_id in connection_point_ids}
-        present = [column for column in columns.values() if column in self.forecasts.columns]
-        values = self.forecasts[present].to_numpy(dtype=float, na_value=np.nan)
-        by_column = dict(zip(present, values.T, strict=True))
+        columns = self.forecasts.columns
         return {
-            cp_id: by_column[column] if column in by_column else np.zeros(len(self.steps))
-            for cp_id, column in columns.items()
+            cp_id: self.series(column) if column in columns else np.zeros(len(self.steps))
+            for cp_id, column in ((cp_id, SeriesId.load(cp_id)) for cp_id in connection_point_ids)
         }
 
 
