@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cluster.assets import BmsZone, Occupancy
-from cluster.calendar import public_holidays, school_break, step_calendar
+from cluster.calendar import public_holidays, school_break
 from cluster.fields import HourRange
 
 
@@ -83,14 +83,18 @@ def occupied_steps(
     country
         ISO country code whose public holidays apply.
     """
-    calendar = step_calendar(steps, zone, country)
-    days = calendar["local_day"].to_numpy()
-    hours = calendar["local_minute"].to_numpy() // 60
+    if steps.tz is None:
+        raise ValueError("steps must be timezone-aware")
+    # Only the local day and wall-clock hour are needed, not the whole step calendar.
+    local = steps.tz_convert(zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone))
+    day_starts = local.tz_localize(None).normalize()
+    unique_starts, day_of_step = np.unique(day_starts.to_numpy(), return_inverse=True)
+    days = [pd.Timestamp(start).date() for start in unique_starts]
     holiday_days = public_holidays({d.year for d in days}, country)
-    by_day = {d: opening_hours(occupancy, d, holiday_days) for d in set(days)}
+    open_by_day = [opening_hours(occupancy, d, holiday_days) for d in days]
     occupied = [
-        (opening := by_day[d]) is not None and opening.contains(int(h))
-        for d, h in zip(days, hours, strict=True)
+        (opening := open_by_day[d]) is not None and opening.contains(h)
+        for d, h in zip(day_of_step.tolist(), local.hour.tolist(), strict=True)
     ]
     return np.asarray(occupied, dtype=bool)
 
