@@ -43,8 +43,6 @@ class LightingCircuitHandle:
     ----------
     circuit
         Its configuration.
-    block
-        Its Pyomo block ``model.lighting_circuits[circuit_id]``.
     on_fraction
         Share of each step in which the lamps burn, 0-1 (``SeriesId.LAMPS_ON_FRACTION``).
     classes
@@ -58,7 +56,8 @@ class LightingCircuitHandle:
         The circuit at full output while its lamps burn, kW: what the
         cabinet's load forecast is taken to hold.
     choice
-        Binary variable per (step, dim %) for steps with more than one option.
+        Binary variable per (step, dim %) for steps with more than one option
+        (data of ``model.lighting_choice``).
     dim_pct
         The dim level of each step, %: an expression of the choices where
         there is one, else a number (:data:`IDLE_DIM_PCT` where off).
@@ -67,13 +66,12 @@ class LightingCircuitHandle:
     """
 
     circuit: LightingCircuit
-    block: Any
     on_fraction: tuple[float, ...]
     classes: tuple[LightingClass | None, ...]
     min_dim_pct: tuple[int, ...]
     options_pct: tuple[tuple[int, ...], ...]
     in_forecast_kw: tuple[float, ...]
-    choice: Any
+    choice: Mapping[tuple[int, int], Any]
     dim_pct: tuple[Any, ...]
     power_kw: tuple[Any, ...]
 
@@ -168,7 +166,7 @@ def add_lighting(
     inputs: PlanningInputs,
     given_dim_pct: Mapping[str, Sequence[float] | np.ndarray] | None = None,
 ) -> dict[str, LightingCircuitHandle]:
-    r"""Add one block per street-lighting circuit, as ``model.lighting_circuits[circuit_id]``.
+    r"""Add the street-lighting circuits' choices and rows, as ``model.lighting_choice`` and rows.
 
     For every step :math:`t` with lamps on (:math:`f_t > 0`):
 
@@ -201,7 +199,8 @@ def add_lighting(
     which :attr:`LightingCircuitHandle.forecast_share` states so that it
     comes off the forecast (never below zero: any other load stays).
 
-    The rows :math:`\sum_k y_{t,k} = 1` of all circuits are one
+    The binaries :math:`y` of all circuits are one variable,
+    ``model.lighting_choice``, and their rows :math:`\sum_k y_{t,k} = 1` one
     :class:`~optimisation.rows.LinearRows`, ``model.lighting_one_step``.
 
     A circuit named in ``given_dim_pct`` runs at those levels (% per step,
@@ -213,7 +212,6 @@ def add_lighting(
     """
     config = inputs.config
     circuits = config.assets.lighting_circuits
-    model.lighting_circuits = pyo.Block([c.id for c in circuits])
     table = weighting_table(config.cluster.lighting_weighting)
     local_hours = horizon.steps.tz_convert(config.cluster.zone).hour.to_numpy()
     fraction = (inputs.series(SeriesId.LAMPS_ON_FRACTION) if circuits
@@ -221,7 +219,8 @@ def add_lighting(
     # One tuple of Python floats, shared by every circuit's handle.
     on_fraction = tuple(float(f) for f in fraction)
     lit = [t for t, f in enumerate(on_fraction) if f > 0]
-    handles: dict[str, LightingCircuitHandle] = {}
+    planned: list[tuple[LightingCircuit, list[LightingClass | None], list[int],
+                        list[tuple[Any, ...]]]] = []  # fmt: skip
     for circuit in circuits:
         design = circuit.lighting_class
         dim_steps_pct = tuple(circuit.dim_steps_pct)
@@ -243,24 +242,21 @@ def add_lighting(
         if given_dim_pct is not None and circuit.id in given_dim_pct:
             # At every step, lit or not: an unlit step draws nothing at any level.
             options = [(float(d),) for d in given_dim_pct[circuit.id]]
-        handles[circuit.id] = _add_circuit(
-            model.lighting_circuits[circuit.id],
-            circuit,
-            horizon,
-            fraction,
-            on_fraction,
-            classes,
-            floors,
-            options,
+        planned.append((circuit, classes, floors, options))
+    # The binaries of all circuits are one variable: a block and a variable per
+    # circuit cost more to build than the circuits' rows.
+    n_choices = sum(len(o) for *_, options in planned for o in options if len(o) > 1)
+    model.lighting_choice = pyo.Var(range(n_choices), domain=pyo.Binary)
+    binaries = iter(model.lighting_choice.values())
+    handles: dict[str, LightingCircuitHandle] = {}
+    groups: list[list[Any]] = []
+    for circuit, classes, floors, options in planned:
+        choice = {(t, k): next(binaries) for t, o in enumerate(options) if len(o) > 1 for k in o}
+        handles[circuit.id] = _circuit(
+            circuit, fraction, on_fraction, classes, floors, options, choice
         )
-    model.lighting_one_step = _one_of_each(
-        [
-            [handle.choice[t, k] for k in step_options]
-            for handle in handles.values()
-            for t, step_options in enumerate(handle.options_pct)
-            if len(step_options) > 1
-        ]
-    )
+        groups += [[choice[t, k] for k in o] for t, o in enumerate(options) if len(o) > 1]
+    model.lighting_one_step = _one_of_each(groups)
     return handles
 
 
@@ -285,28 +281,26 @@ def _floor_and_options(
     return floor_pct, tuple(k for k in dim_steps_pct if k >= floor_pct)
 
 
-def _add_circuit(
-    block: Any,
+def _circuit(
     circuit: LightingCircuit,
-    horizon: Horizon,
     fraction: np.ndarray,
     on_fraction: tuple[float, ...],
     classes: list[LightingClass | None],
     floors: list[int],
     options: list[tuple[Any, ...]],
+    choice: dict[tuple[int, int], Any],
 ) -> LightingCircuitHandle:
-    free = [t for t, step_options in enumerate(options) if len(step_options) > 1]
-    block.choice = pyo.Var([(t, k) for t in free for k in options[t]], domain=pyo.Binary)
-    choices = {t: [block.choice[t, k] for k in options[t]] for t in free}
+    """One circuit's handle: its dim level and power per step from its binaries ``choice``."""
     # Plain expressions and numbers, not Pyomo components: most steps of most
     # circuits have one option or none, and a component's data per step would
     # cost more than the whole circuit's rows.
     dim_pct = tuple(
-        LinearExpression(linear_coefs=list(step_options), linear_vars=choices[t])
-        if t in choices
+        LinearExpression(linear_coefs=list(step_options),
+                         linear_vars=[choice[t, k] for k in step_options])
+        if len(step_options) > 1
         else float(step_options[0] if step_options else IDLE_DIM_PCT)
         for t, step_options in enumerate(options)
-    )
+    )  # fmt: skip
     kw_per_pct = (circuit.full_power_kw * fraction / 100.0).tolist()
     power_kw = tuple(
         (kw_per_pct[t] * d if d.__class__ is float else ProductExpression((kw_per_pct[t], d)))
@@ -316,13 +310,12 @@ def _add_circuit(
     )
     return LightingCircuitHandle(
         circuit=circuit,
-        block=block,
         on_fraction=on_fraction,
         classes=tuple(classes),
         min_dim_pct=tuple(floors),
         options_pct=tuple(options),
         in_forecast_kw=tuple((circuit.full_power_kw * fraction).tolist()),
-        choice=block.choice,
+        choice=choice,
         dim_pct=dim_pct,
         power_kw=power_kw,
     )
