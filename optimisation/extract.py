@@ -258,15 +258,19 @@ def _connection_point_frame(model: ClusterModel, values: _Evaluator,
     for handle in handles:
         on_bus = handle.injections
         # A controllable load is injected as negative power; it belongs to the load column.
-        flexible_load = -_sum_injections(values, on_bus, InjectionKind.LOAD, positions)
-        columns["load_kw"].append(_clean(np.asarray(handle.load_kw) + flexible_load))
-        columns["generation_kw"].append(
-            _sum_injections(values, on_bus, InjectionKind.GENERATION, positions)
+        load = np.asarray(handle.load_kw) - _sum_injections(
+            values, on_bus, InjectionKind.LOAD, positions
         )
-        columns["battery_net_kw"].append(
-            _sum_injections(values, on_bus, InjectionKind.STORAGE, positions)
-        )
-        columns["import_kw"].append(values.step_values(handle.import_kw, positions))
+        generation = _sum_injections(values, on_bus, InjectionKind.GENERATION, positions)
+        battery_net = _sum_injections(values, on_bus, InjectionKind.STORAGE, positions)
+        columns["load_kw"].append(_clean(load))
+        columns["generation_kw"].append(generation)
+        columns["battery_net_kw"].append(battery_net)
+        if handle.never_exports:
+            # Its import is by definition its load less what its assets inject.
+            columns["import_kw"].append(_clean(load - generation - battery_net))
+        else:
+            columns["import_kw"].append(values.step_values(handle.import_kw, positions))
         columns["export_kw"].append(values.step_values(handle.export_kw, positions))
     n_steps = len(positions)
     ids = [handle.connection_point.id for handle in handles]

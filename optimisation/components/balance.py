@@ -12,7 +12,6 @@ from optimisation.components.connection import ConnectionPointHandle, at_each_st
 from optimisation.components.purchasing import PurchasingHandle
 from optimisation.components.step_rows import StepRows
 from optimisation.horizon import Horizon
-from optimisation.standard_form import linear_terms
 
 
 @dataclass(frozen=True)
@@ -59,17 +58,12 @@ def add_cluster_balance(
     rows = StepRows(horizon.n_steps)
     right_hand_side = list(purchasing.block_kw)
     for cp in connection_points.values():
-        if cp.never_exports:
-            # Its import is what it draws (numbers, or expressions of its assets' variables).
-            for t, imported in enumerate(cp.import_kw):
-                terms, constant = linear_terms(imported)
-                rows.add_terms(t, terms)
-                right_hand_side[t] -= constant
-            continue
-        imports, exports = at_each_step(cp.import_kw, horizon), at_each_step(cp.export_kw, horizon)
-        for t in horizon.step_set:
-            rows.add(t, imports[t], 1.0)
-            rows.add(t, exports[t], -1.0)
+        steps = zip(cp.import_terms, cp.export_kw, strict=True)
+        for t, ((terms, constant), export) in enumerate(steps):
+            rows.add_terms(t, terms)
+            right_hand_side[t] -= constant
+            if not cp.never_exports:
+                rows.add(t, export, -1.0)
     buy_kw, sell_kw = (
         at_each_step(purchasing.buy_kw, horizon),
         at_each_step(purchasing.sell_kw, horizon),

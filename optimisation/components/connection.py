@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
@@ -17,7 +16,6 @@ from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.components.step_rows import StepRows, Terms, linear_expression
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
-from optimisation.rows import LinearRows
 from optimisation.standard_form import linear_terms
 
 
@@ -25,61 +23,64 @@ from optimisation.standard_form import linear_terms
 class ConnectionPointHandle:
     """The model of one connection point.
 
-    At a point that never exports (:attr:`never_exports`) ``import_kw`` is a
-    tuple holding per step its load less what its assets inject (they only
-    draw): an expression of their variables, or a number; ``export_kw`` is zeros;
-    where nothing at all is left to decide, the overrun, headroom and charges
-    are numbers too (tuples of kW per hour, PLN).
+    At a point that never exports (:attr:`never_exports`) the import of each
+    step is its load less what its assets inject (they only draw): terms in
+    their variables, or a number; ``export_kw`` is zeros. Where nothing at all
+    is left to decide, the overrun, headroom and charges are numbers too.
 
     Attributes
     ----------
     connection_point, tariff
         Its configuration and its distribution tariff.
-    block
-        Its Pyomo block.
     load_kw
         Forecast demand per step, kW.
     energy_rate_pln_per_mwh
         Distribution energy rate per step, PLN/MWh.
     injections
         The assets' powers on its bus.
-    import_kw, export_kw
-        Power drawn from and fed into the grid per step, kW: variables, or
-        tuples at a point that never exports.
+    never_exports
+        True when the point cannot export: no import or export variables of its own.
+    import_terms
+        Power drawn from the grid per step as (variable, coefficient) terms
+        and a constant, kW: its import variable, or what its assets draw.
+    export_kw
+        Power fed into the grid per step, kW: a variable, or 0.0 at a point
+        that never exports.
     overrun_kw
-        Variable: the largest overrun of the contracted capacity in each
-        clock hour, kW.
+        The largest overrun of the contracted capacity in each clock hour,
+        kW: a variable or a number per hour.
     headroom_kw
-        Variable: the largest import above the contracted capacity less the
-        headroom in each clock hour, kW; ``None`` without a headroom (or
-        where the import cannot reach it).
+        The largest import above the contracted capacity less the headroom in
+        each clock hour, kW, a variable or a number per hour; ``None`` without
+        a headroom (or where the import cannot reach it).
     distribution_energy_pln, capacity_overrun_pln
-        Expressions: the distribution energy charge and the overrun charge, PLN.
+        The distribution energy charge and the overrun charge, PLN:
+        expressions, or numbers.
     capacity_headroom_pln
-        Expression: the headroom's penalty, PLN; ``None`` without a headroom.
+        The headroom's penalty, PLN; ``None`` without a headroom.
     capacity_fixed_share_pln
         The day's share of the monthly capacity charge, PLN (a constant).
     """
 
     connection_point: ConnectionPoint
     tariff: Tariff
-    block: Any
     load_kw: tuple[float, ...]
     energy_rate_pln_per_mwh: tuple[float, ...]
     injections: tuple[Injection, ...]
-    import_kw: Any
-    export_kw: Any
-    overrun_kw: Any
+    never_exports: bool
+    import_terms: tuple[Terms, ...]
+    export_kw: tuple[Any, ...]
+    overrun_kw: tuple[Any, ...]
     distribution_energy_pln: Any
     capacity_overrun_pln: Any
     capacity_fixed_share_pln: float
-    headroom_kw: Any = None
+    headroom_kw: tuple[Any, ...] | None = None
     capacity_headroom_pln: Any = None
 
     @property
-    def never_exports(self) -> bool:
-        """True when the point cannot export: no import or export variables of its own."""
-        return isinstance(self.import_kw, tuple)
+    def import_kw(self) -> tuple[Any, ...]:
+        """Power drawn from the grid per step, kW: a variable, an expression or a number."""
+        return tuple(linear_expression(terms, constant) for terms, constant in self.import_terms)
 
     @property
     def cost_terms(self) -> tuple[CostTerm, ...]:
@@ -113,7 +114,7 @@ def add_connection_points(
     injections: Iterable[Injection],
     capacity_headroom_pct: float = 0.0,
 ) -> dict[str, ConnectionPointHandle]:
-    r"""Add one block per connection point, as ``model.connection_points[cp_id]``.
+    r"""Add the connection points' variables and rows, one component of each kind for all points.
 
     For every step :math:`t` and clock hour :math:`h`:
 
@@ -170,7 +171,7 @@ def add_connection_points(
     Parameters
     ----------
     model
-        The model to add the blocks to.
+        The model to add the variables and rows to.
     horizon
         The planned steps and hours.
     inputs
@@ -198,93 +199,168 @@ def add_connection_points(
     for injection in injections:
         by_point[injection.connection_point].append(injection)
 
-    model.connection_points = pyo.Block([cp.id for cp in config.connection_points])
     handles: dict[str, ConnectionPointHandle] = {}
+    points: list[_Point] = []
     for cp in config.connection_points:
-        block = model.connection_points[cp.id]
         tariff = tariffs[cp.tariff]
-        load = loads[cp.id]
-        rate = rates[tariff.id]
-        on_bus = tuple(by_point[cp.id])
-        capacity = cp.contracted_capacity_kw
-        overrun_price = tariff.overrun_multiplier * tariff.capacity_rate_pln_per_kw_month
-        fixed_share_pln = capacity * tariff.capacity_rate_pln_per_kw_month / days
-        headroom_limit_kw = None
-        if capacity_headroom_pct > 0:
-            headroom_limit_kw = capacity * (1.0 - capacity_headroom_pct / 100.0)
-        injected = _injected_terms(horizon, on_bus)
-        imports = _import_without_export(load, injected)
+        capacity_rate = tariff.capacity_rate_pln_per_kw_month
+        point = _Point(
+            cp, tariff, loads[cp.id], rates[tariff.id], tuple(by_point[cp.id]),
+            overrun_price_pln_per_kw=tariff.overrun_multiplier * capacity_rate,
+            fixed_share_pln=cp.contracted_capacity_kw * capacity_rate / days,
+            headroom_limit_kw=(
+                cp.contracted_capacity_kw * (1.0 - capacity_headroom_pct / 100.0)
+                if capacity_headroom_pct > 0 else None
+            ),
+        )  # fmt: skip
+        injected = _injected_terms(horizon, point.on_bus)
+        imports = _import_without_export(point.load_kw, injected)
         if imports is not None and not any(terms for terms, _ in imports):
-            handles[cp.id] = _known_point(
-                cp, tariff, block, load, rate, on_bus, tuple(c for _, c in imports), horizon,
-                overrun_price, fixed_share_pln, headroom_limit_kw,
-            )  # fmt: skip
+            handles[cp.id] = _known_point(point, tuple(c for _, c in imports), horizon)
             continue
-        if imports is None:
-            # The point may export: import and export are variables tied by its bus balance.
-            block.import_kw = pyo.Var(horizon.step_set, domain=pyo.NonNegativeReals)
-            block.export_kw = pyo.Var(horizon.step_set, bounds=(0.0, cp.export_limit_kw))
-            import_vars = at_each_step(block.import_kw, horizon)
-            block.bus_balance = _bus_balance_rows(
-                load, injected, import_vars, at_each_step(block.export_kw, horizon)
-            )
-            imports = [([(var, 1.0)], 0.0) for var in import_vars]
-            import_kw, export_kw = block.import_kw, block.export_kw
-        else:
-            import_kw = tuple(linear_expression(terms, constant) for terms, constant in imports)
-            export_kw = (0.0,) * horizon.n_steps
-        block.overrun_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
-        block.hourly_overrun = _hourly_overrun_rows(
-            horizon, capacity, imports, list(block.overrun_kw.values())
-        )
-        block.distribution_energy_pln = pyo.Expression(
-            expr=linear_expression(*_weighted(imports, [step_h / 1000.0 * r for r in rate]))
-        )
-        block.capacity_overrun_pln = pyo.Expression(
-            expr=overrun_price * LinearExpression(list(block.overrun_kw.values()))
-        )
-        headroom_kw = headroom_pln = None
-        if headroom_limit_kw is not None and _import_can_reach(headroom_limit_kw, load, on_bus):
-            block.headroom_kw = pyo.Var(horizon.hour_set, domain=pyo.NonNegativeReals)
-            block.hourly_headroom = _hourly_overrun_rows(
-                horizon, headroom_limit_kw, imports, list(block.headroom_kw.values())
-            )
-            block.capacity_headroom_pln = pyo.Expression(
-                expr=overrun_price * LinearExpression(list(block.headroom_kw.values()))
-            )
-            headroom_kw, headroom_pln = block.headroom_kw, block.capacity_headroom_pln
+        point.injected = injected
+        point.imports = imports or []
+        point.may_export = imports is None
+        points.append(point)
+
+    # The variables of all points of one kind are one component, and their rows of
+    # one kind one matrix: a block, variables and rows per point cost more to build
+    # than the rows themselves.
+    _add_import_and_export(model, horizon, [p for p in points if p.may_export])
+    overrun_kw = _add_hourly_maxima(
+        model, "overrun", horizon, [(p, p.connection_point.contracted_capacity_kw) for p in points]
+    )
+    headroom_kw = _add_hourly_maxima(
+        model, "headroom", horizon,
+        [(p, p.headroom_limit_kw) for p in points if p.headroom_limit_kw is not None
+         and _import_can_reach(p.headroom_limit_kw, p.load_kw, p.on_bus)],
+    )  # fmt: skip
+    for point in points:
+        cp = point.connection_point
+        price = point.overrun_price_pln_per_kw
+        overrun, headroom = overrun_kw[cp.id], headroom_kw.get(cp.id)
         handles[cp.id] = ConnectionPointHandle(
             connection_point=cp,
-            tariff=tariff,
-            block=block,
-            load_kw=load,
-            energy_rate_pln_per_mwh=rate,
-            injections=on_bus,
-            import_kw=import_kw,
-            export_kw=export_kw,
-            overrun_kw=block.overrun_kw,
-            distribution_energy_pln=block.distribution_energy_pln,
-            capacity_overrun_pln=block.capacity_overrun_pln,
-            capacity_fixed_share_pln=fixed_share_pln,
-            headroom_kw=headroom_kw,
-            capacity_headroom_pln=headroom_pln,
+            tariff=point.tariff,
+            load_kw=point.load_kw,
+            energy_rate_pln_per_mwh=point.rate,
+            injections=point.on_bus,
+            never_exports=not point.may_export,
+            import_terms=tuple(point.imports),
+            export_kw=point.export_kw or (0.0,) * horizon.n_steps,
+            overrun_kw=overrun,
+            distribution_energy_pln=linear_expression(
+                *_weighted(point.imports, [step_h / 1000.0 * r for r in point.rate])
+            ),
+            capacity_overrun_pln=linear_expression([(o, price) for o in overrun]),
+            capacity_fixed_share_pln=point.fixed_share_pln,
+            headroom_kw=headroom,
+            capacity_headroom_pln=(
+                None if headroom is None else linear_expression([(g, price) for g in headroom])
+            ),
         )
-    return handles
+    return {cp.id: handles[cp.id] for cp in config.connection_points}
 
 
-def _known_point(
-    cp: ConnectionPoint,
-    tariff: Tariff,
-    block: Any,
-    load_kw: tuple[float, ...],
-    rate: tuple[float, ...],
-    on_bus: tuple[Injection, ...],
-    import_kw: tuple[float, ...],
-    horizon: Horizon,
-    overrun_price: float,
-    fixed_share_pln: float,
-    headroom_limit_kw: float | None,
-) -> ConnectionPointHandle:
+@dataclass
+class _Point:
+    """What the builder knows of one connection point while it builds."""
+
+    connection_point: ConnectionPoint
+    tariff: Tariff
+    load_kw: tuple[float, ...]
+    rate: tuple[float, ...]
+    on_bus: tuple[Injection, ...]
+    overrun_price_pln_per_kw: float
+    fixed_share_pln: float
+    headroom_limit_kw: float | None
+    #: The assets' power onto the bus per step.
+    injected: list[Terms] = field(default_factory=list)
+    #: Whether it may export: then its import is a variable, set with its bus balance.
+    may_export: bool = False
+    #: The import per step.
+    imports: list[Terms] = field(default_factory=list)
+    #: The export variable of each step; None at a point that never exports.
+    export_kw: tuple[Any, ...] | None = None
+
+
+def _add_import_and_export(model: pyo.ConcreteModel, horizon: Horizon,
+                           points: list[_Point]) -> None:  # fmt: skip
+    """Import and export variables and the bus balance of the points that may export.
+
+    As ``model.point_import_kw``, ``model.point_export_kw`` (step ``t`` of
+    the ``k``-th point at ``k × T + t``) and ``model.bus_balance``; each
+    point's ``imports`` and ``export_kw`` are set.
+    """
+    if not points:
+        return
+    n = horizon.n_steps
+    model.point_import_kw = pyo.Var(range(len(points) * n), domain=pyo.NonNegativeReals)
+    model.point_export_kw = pyo.Var(range(len(points) * n), domain=pyo.NonNegativeReals)
+    imports, exports = list(model.point_import_kw.values()), list(model.point_export_kw.values())
+    rows = StepRows(len(points) * n)
+    right_hand_side = []
+    for k, point in enumerate(points):
+        first = k * n
+        for t, (terms, constant) in enumerate(point.injected):
+            rows.add(first + t, imports[first + t], 1.0)
+            rows.add(first + t, exports[first + t], -1.0)
+            rows.add_terms(first + t, terms)
+            right_hand_side.append(point.load_kw[t] - constant)
+        point.export_kw = tuple(exports[first : first + n])
+        for export in point.export_kw:
+            export.setub(point.connection_point.export_limit_kw)
+        point.imports = [([(var, 1.0)], 0.0) for var in imports[first : first + n]]
+    model.bus_balance = rows.build(right_hand_side, right_hand_side)
+
+
+def _add_hourly_maxima(
+    model: pyo.ConcreteModel, name: str, horizon: Horizon, limits: list[tuple[_Point, float]]
+) -> dict[str, tuple[Any, ...]]:
+    r"""Per point and clock hour the largest import above a limit.
+
+    The rows are :math:`p^{imp}_t - o_{h(t)} \le C`: the variables are
+    ``model.point_<name>_kw`` (hour ``h`` of the ``k``-th point at
+    ``k × H + h``), the rows ``model.hourly_<name>`` (step ``t`` at ``k × T + t``).
+
+    Parameters
+    ----------
+    name
+        ``overrun`` (limit: the contracted capacity) or ``headroom`` (the
+        capacity less the headroom).
+    limits
+        The points with their limit :math:`C`, kW.
+
+    Returns
+    -------
+    dict
+        Point id → its variable of each hour, kW.
+    """
+    if not limits:
+        return {}
+    n, n_hours = horizon.n_steps, len(horizon.hour_set)
+    variable = pyo.Var(range(len(limits) * n_hours), domain=pyo.NonNegativeReals)
+    model.add_component(f"point_{name}_kw", variable)
+    maxima = list(variable.values())
+    rows = StepRows(len(limits) * n)
+    upper = []
+    by_point: dict[str, tuple[Any, ...]] = {}
+    for k, (point, limit_kw) in enumerate(limits):
+        hourly = maxima[k * n_hours : (k + 1) * n_hours]
+        first = k * n
+        for t, ((terms, constant), hour) in enumerate(
+            zip(point.imports, horizon.hour_of_step, strict=True)
+        ):
+            rows.add_terms(first + t, terms)
+            rows.add(first + t, hourly[hour], -1.0)
+            upper.append(limit_kw - constant)
+        by_point[point.connection_point.id] = tuple(hourly)
+    model.add_component(f"hourly_{name}", rows.build(np.full(len(upper), -np.inf), upper))
+    return by_point
+
+
+def _known_point(point: _Point, import_kw: tuple[float, ...],
+                 horizon: Horizon) -> ConnectionPointHandle:  # fmt: skip
     r"""A point with nothing to decide: it never exports and its import is a number each step.
 
     Its equations have one solution, and the handle holds it as numbers, with
@@ -293,28 +369,30 @@ def _known_point(
     :math:`g_h`. On a city, more than half of the points are such plain
     consumers; as variables they were most of the model's size.
     """
+    cp = point.connection_point
     step_h = horizon.step_hours
     imported = np.asarray(import_kw, dtype=float)
     hour_peak_kw = np.zeros(len(horizon.hour_set))
     np.maximum.at(hour_peak_kw, np.asarray(horizon.hour_of_step, dtype=int), imported)
     overrun_kw = tuple(np.maximum(hour_peak_kw - cp.contracted_capacity_kw, 0.0).tolist())
+    limit_kw = point.headroom_limit_kw
     headroom_kw = headroom_pln = None
-    if headroom_limit_kw is not None and np.max(imported, initial=0.0) > headroom_limit_kw:
-        headroom_kw = tuple(np.maximum(hour_peak_kw - headroom_limit_kw, 0.0).tolist())
-        headroom_pln = overrun_price * sum(headroom_kw)
+    if limit_kw is not None and np.max(imported, initial=0.0) > limit_kw:
+        headroom_kw = tuple(np.maximum(hour_peak_kw - limit_kw, 0.0).tolist())
+        headroom_pln = point.overrun_price_pln_per_kw * sum(headroom_kw)
     return ConnectionPointHandle(
         connection_point=cp,
-        tariff=tariff,
-        block=block,
-        load_kw=load_kw,
-        energy_rate_pln_per_mwh=rate,
-        injections=on_bus,
-        import_kw=import_kw,
+        tariff=point.tariff,
+        load_kw=point.load_kw,
+        energy_rate_pln_per_mwh=point.rate,
+        injections=point.on_bus,
+        never_exports=True,
+        import_terms=tuple(([], value) for value in import_kw),
         export_kw=(0.0,) * horizon.n_steps,
         overrun_kw=overrun_kw,
-        distribution_energy_pln=float(step_h / 1000.0 * np.dot(rate, imported)),
-        capacity_overrun_pln=overrun_price * sum(overrun_kw),
-        capacity_fixed_share_pln=fixed_share_pln,
+        distribution_energy_pln=float(step_h / 1000.0 * np.dot(point.rate, imported)),
+        capacity_overrun_pln=point.overrun_price_pln_per_kw * sum(overrun_kw),
+        capacity_fixed_share_pln=point.fixed_share_pln,
         headroom_kw=headroom_kw,
         capacity_headroom_pln=headroom_pln,
     )
@@ -394,34 +472,6 @@ def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
     return [component[t] for t in horizon.step_set]
 
 
-def _bus_balance_rows(
-    load_kw: tuple[float, ...],
-    injected: list[Terms],
-    import_kw: list[Any],
-    export_kw: list[Any],
-) -> LinearRows:
-    r"""One point's bus balance per step, :math:`p^{imp}_t - p^{exp}_t + \sum_a q_{a,t} = L_t`.
-
-    Parameters
-    ----------
-    load_kw
-        Forecast demand :math:`L_t` per step, kW.
-    injected
-        :math:`\sum_a q_{a,t}` per step as terms and a constant, kW; the
-        constants move to the right-hand side.
-    import_kw, export_kw
-        The point's import and export variable of each step, kW.
-    """
-    rows = StepRows(len(load_kw))
-    right_hand_side = []
-    for t, (terms, constant) in enumerate(injected):
-        rows.add(t, import_kw[t], 1.0)
-        rows.add(t, export_kw[t], -1.0)
-        rows.add_terms(t, terms)
-        right_hand_side.append(load_kw[t] - constant)
-    return rows.build(right_hand_side, right_hand_side)
-
-
 def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]) -> bool:
     """Whether a point's import may come above ``limit_kw`` (kW) in some step.
 
@@ -433,29 +483,3 @@ def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]
     if any(injection.kind is not InjectionKind.GENERATION for injection in on_bus):
         return True
     return bool(np.max(load_kw, initial=0.0) > limit_kw)
-
-
-def _hourly_overrun_rows(
-    horizon: Horizon, capacity_kw: float, imports: list[Terms], overrun_kw: list[Any]
-) -> LinearRows:
-    r"""One point's overrun per step, :math:`p^{imp}_t - o_{h(t)} \le C`.
-
-    Parameters
-    ----------
-    horizon
-        The planned steps and the hour of each.
-    capacity_kw
-        Contracted capacity :math:`C` (less the headroom for the headroom's rows), kW.
-    imports
-        The point's import :math:`p^{imp}_t` per step as terms and a constant
-        (its import variable, or what its assets draw), kW.
-    overrun_kw
-        The overrun (or headroom) variable of each hour, kW.
-    """
-    rows = StepRows(horizon.n_steps)
-    upper = []
-    for t, ((terms, constant), hour) in enumerate(zip(imports, horizon.hour_of_step, strict=True)):
-        rows.add_terms(t, terms)
-        rows.add(t, overrun_kw[hour], -1.0)
-        upper.append(capacity_kw - constant)
-    return rows.build(np.full(horizon.n_steps, -np.inf), upper)

@@ -26,10 +26,12 @@ Terms = tuple[list[tuple[Any, float]], float]
 def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0) -> Any:
     """(variable, coefficient) terms and a constant as one flat linear expression.
 
-    Without terms, the constant itself (a number).
+    Without terms, the constant itself (a number); one variable alone, the variable.
     """
     if not terms:
         return constant
+    if len(terms) == 1 and terms[0][1] == 1.0 and constant == 0.0:
+        return terms[0][0]
     return LinearExpression(
         constant=constant,
         linear_coefs=[coefficient for _, coefficient in terms],
