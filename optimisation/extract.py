@@ -33,6 +33,7 @@ from cluster.schedule import ASSET_COLUMNS, CLUSTER_COLUMNS, CONNECTION_POINT_CO
 from optimisation.components.building import setpoint_plan_c
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent
+from optimisation.components.step_rows import StepTerms
 from optimisation.errors import NoPlanError, OptimisationError
 from optimisation.inputs import PlanningInputs
 from optimisation.model import ClusterModel
@@ -240,12 +241,27 @@ def _repeated(labels: Sequence[str], counts: Sequence[int] | int) -> Any:
     return text.take(np.repeat(np.arange(len(labels)), counts))
 
 
+def _terms_kw(terms: StepTerms, positions: range, what: str) -> np.ndarray:
+    """Values of a power given as entries over variables: one vectorised product, no walk."""
+    try:
+        return _clean(terms.values()[positions])
+    except TypeError:
+        raise _no_value_error(what) from None
+
+
+def _injected_kw(values: _Evaluator, injection: Injection, positions: range) -> np.ndarray:
+    """An asset's power onto its bus at the plan, kW."""
+    if isinstance(injection.power_kw, StepTerms):
+        return _terms_kw(injection.power_kw, positions, f"the power of {injection.asset_id}")
+    return values.step_values(injection.power_kw, positions)
+
+
 def _sum_injections(values: _Evaluator, injections: Iterable[Injection], kind: InjectionKind,
                     positions: range) -> np.ndarray:  # fmt: skip
     total = np.zeros(len(positions))
     for injection in injections:
         if injection.kind is kind:
-            total += values.step_values(injection.power_kw, positions)
+            total += _injected_kw(values, injection, positions)
     return total
 
 
@@ -266,11 +282,9 @@ def _connection_point_frame(model: ClusterModel, values: _Evaluator,
         columns["load_kw"].append(_clean(load))
         columns["generation_kw"].append(generation)
         columns["battery_net_kw"].append(battery_net)
-        if handle.never_exports:
-            # Its import is by definition its load less what its assets inject.
-            columns["import_kw"].append(_clean(load - generation - battery_net))
-        else:
-            columns["import_kw"].append(values.step_values(handle.import_kw, positions))
+        columns["import_kw"].append(
+            _terms_kw(handle.imports, positions, f"the import at {handle.connection_point.id}")
+        )
         columns["export_kw"].append(values.step_values(handle.export_kw, positions))
     n_steps = len(positions)
     ids = [handle.connection_point.id for handle in handles]
@@ -339,13 +353,14 @@ def _lighting_rows(model: ClusterModel, values: _Evaluator, positions: range,
     """Rows of the street-lighting circuits; ``class`` and ``min_dim_pct`` where lamps burn."""
     for circuit_id, circuit in model.lighting_circuits.items():
         # The dim level is a sum of binaries: within the solver's tolerance of a whole %.
-        dim = np.round(values.step_values(circuit.dim_pct, positions), 6)
+        dim = np.round(_terms_kw(circuit.dim_pct, positions, f"the dim level of {circuit_id}"), 6)
         lit = [t for t in positions if circuit.on_fraction[t] > 0]
         classes = np.array([c.number for c in circuit.classes if c is not None], dtype=float)
         floors = np.array([circuit.min_dim_pct[t] for t in lit], dtype=float)
         rows.add(circuit_id, "dim_pct", "%", dim)
         rows.add(circuit_id, "on", "-", np.array(circuit.on, dtype=float))
-        rows.add(circuit_id, "power_kw", "kW", values.step_values(circuit.power_kw, positions))
+        power_kw = _terms_kw(circuit.power_kw, positions, f"the power of {circuit_id}")
+        rows.add(circuit_id, "power_kw", "kW", power_kw)
         rows.add(circuit_id, "in_load_forecast_kw", "kW", _clean(circuit.in_forecast_kw))
         rows.add(circuit_id, "class", "-", classes, lit)
         rows.add(circuit_id, "min_dim_pct", "%", floors, lit)

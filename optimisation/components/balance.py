@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 
 from optimisation.components.connection import ConnectionPointHandle, at_each_step
 from optimisation.components.purchasing import PurchasingHandle
-from optimisation.components.step_rows import StepRows
+from optimisation.components.step_rows import StepRows, StepTerms
 from optimisation.horizon import Horizon
 
 
@@ -56,20 +57,13 @@ def add_cluster_balance(
     """
     block = model.cluster_balance = pyo.Block()
     rows = StepRows(horizon.n_steps)
-    right_hand_side = list(purchasing.block_kw)
+    right_hand_side = np.array(purchasing.block_kw, dtype=float)
     for cp in connection_points.values():
-        steps = zip(cp.import_terms, cp.export_kw, strict=True)
-        for t, ((terms, constant), export) in enumerate(steps):
-            rows.add_terms(t, terms)
-            right_hand_side[t] -= constant
-            if not cp.never_exports:
-                rows.add(t, export, -1.0)
-    buy_kw, sell_kw = (
-        at_each_step(purchasing.buy_kw, horizon),
-        at_each_step(purchasing.sell_kw, horizon),
-    )
-    for t in horizon.step_set:
-        rows.add(t, buy_kw[t], -1.0)
-        rows.add(t, sell_kw[t], 1.0)
+        rows.add_block(0, cp.imports)
+        right_hand_side -= cp.imports.constant
+        if not cp.never_exports:
+            rows.add_block(0, StepTerms.of_variables(cp.export_kw), -1.0)
+    rows.add_block(0, StepTerms.of_variables(at_each_step(purchasing.buy_kw, horizon)), -1.0)
+    rows.add_block(0, StepTerms.of_variables(at_each_step(purchasing.sell_kw, horizon)))
     block.power_balance = rows.build(right_hand_side, right_hand_side)
     return ClusterBalanceHandle(block=block, power_balance=block.power_balance)

@@ -35,7 +35,8 @@ class Injection:
     power_kw
         Power into the bus per step, kW; consumption is negative: a Pyomo
         component indexed by the horizon's steps (variable, expression or
-        parameter), or a tuple with a linear expression or a number per step.
+        parameter), a tuple with a linear expression or a number per step,
+        or :class:`~optimisation.components.step_rows.StepTerms`.
     """
 
     asset_id: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,10 +13,9 @@ from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
-from optimisation.components.step_rows import StepRows, Terms, linear_expression
+from optimisation.components.step_rows import StepRows, StepTerms, linear_expression
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
-from optimisation.standard_form import linear_terms
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,9 @@ class ConnectionPointHandle:
         The assets' powers on its bus.
     never_exports
         True when the point cannot export: no import or export variables of its own.
-    import_terms
-        Power drawn from the grid per step as (variable, coefficient) terms
-        and a constant, kW: its import variable, or what its assets draw.
+    imports
+        Power drawn from the grid per step as entries over variables, kW:
+        its import variable, or what its assets draw.
     export_kw
         Power fed into the grid per step, kW: a variable, or 0.0 at a point
         that never exports.
@@ -68,7 +67,7 @@ class ConnectionPointHandle:
     energy_rate_pln_per_mwh: tuple[float, ...]
     injections: tuple[Injection, ...]
     never_exports: bool
-    import_terms: tuple[Terms, ...]
+    imports: StepTerms
     export_kw: tuple[Any, ...]
     overrun_kw: tuple[Any, ...]
     distribution_energy_pln: Any
@@ -80,7 +79,7 @@ class ConnectionPointHandle:
     @property
     def import_kw(self) -> tuple[Any, ...]:
         """Power drawn from the grid per step, kW: a variable, an expression or a number."""
-        return tuple(linear_expression(terms, constant) for terms, constant in self.import_terms)
+        return self.imports.expressions()
 
     @property
     def cost_terms(self) -> tuple[CostTerm, ...]:
@@ -204,8 +203,12 @@ def add_connection_points(
     for cp in config.connection_points:
         tariff = tariffs[cp.tariff]
         capacity_rate = tariff.capacity_rate_pln_per_kw_month
+        injected = StepTerms.total(
+            [injection_terms(i, horizon) for i in by_point[cp.id]], horizon.n_steps
+        )
         point = _Point(
-            cp, tariff, loads[cp.id], rates[tariff.id], tuple(by_point[cp.id]),
+            cp, tariff, loads[cp.id], rates[tariff.id], tuple(by_point[cp.id]), injected,
+            drawn_kw=_import_without_export(loads[cp.id], injected),
             overrun_price_pln_per_kw=tariff.overrun_multiplier * capacity_rate,
             fixed_share_pln=cp.contracted_capacity_kw * capacity_rate / days,
             headroom_limit_kw=(
@@ -213,28 +216,27 @@ def add_connection_points(
                 if capacity_headroom_pct > 0 else None
             ),
         )  # fmt: skip
-        injected = _injected_terms(horizon, point.on_bus)
-        imports = _import_without_export(point.load_kw, injected)
-        if imports is not None and not any(terms for terms, _ in imports):
-            handles[cp.id] = _known_point(point, tuple(c for _, c in imports), horizon)
-            continue
-        point.injected = injected
-        point.imports = imports or []
-        point.may_export = imports is None
-        points.append(point)
+        if point.drawn_kw is not None and point.drawn_kw.n_entries == 0:
+            handles[cp.id] = _known_point(point, point.drawn_kw, horizon)
+        else:
+            points.append(point)
 
     # The variables of all points of one kind are one component, and their rows of
     # one kind one matrix: a block, variables and rows per point cost more to build
     # than the rows themselves.
-    _add_import_and_export(model, horizon, [p for p in points if p.may_export])
-    overrun_kw = _add_hourly_maxima(
-        model, "overrun", horizon, [(p, p.connection_point.contracted_capacity_kw) for p in points]
-    )
-    headroom_kw = _add_hourly_maxima(
-        model, "headroom", horizon,
-        [(p, p.headroom_limit_kw) for p in points if p.headroom_limit_kw is not None
-         and _import_can_reach(p.headroom_limit_kw, p.load_kw, p.on_bus)],
-    )  # fmt: skip
+    exports = _add_import_and_export(model, horizon, [p for p in points if p.drawn_kw is None])
+    imports = {
+        p.connection_point.id: p.drawn_kw or exports[p.connection_point.id][0] for p in points
+    }
+    overrun_kw = _add_hourly_maxima(model, "overrun", horizon, [
+        (imports[p.connection_point.id], p.connection_point.contracted_capacity_kw, p)
+        for p in points
+    ])  # fmt: skip
+    headroom_kw = _add_hourly_maxima(model, "headroom", horizon, [
+        (imports[p.connection_point.id], p.headroom_limit_kw, p) for p in points
+        if p.headroom_limit_kw is not None
+        and _import_can_reach(p.headroom_limit_kw, p.load_kw, p.on_bus)
+    ])  # fmt: skip
     for point in points:
         cp = point.connection_point
         price = point.overrun_price_pln_per_kw
@@ -245,12 +247,12 @@ def add_connection_points(
             load_kw=point.load_kw,
             energy_rate_pln_per_mwh=point.rate,
             injections=point.on_bus,
-            never_exports=not point.may_export,
-            import_terms=tuple(point.imports),
-            export_kw=point.export_kw or (0.0,) * horizon.n_steps,
+            never_exports=point.drawn_kw is not None,
+            imports=imports[cp.id],
+            export_kw=exports[cp.id][1] if cp.id in exports else (0.0,) * horizon.n_steps,
             overrun_kw=overrun,
-            distribution_energy_pln=linear_expression(
-                *_weighted(point.imports, [step_h / 1000.0 * r for r in point.rate])
+            distribution_energy_pln=imports[cp.id].weighted_sum(
+                [step_h / 1000.0 * r for r in point.rate]
             ),
             capacity_overrun_pln=linear_expression([(o, price) for o in overrun]),
             capacity_fixed_share_pln=point.fixed_share_pln,
@@ -262,60 +264,68 @@ def add_connection_points(
     return {cp.id: handles[cp.id] for cp in config.connection_points}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Point:
-    """What the builder knows of one connection point while it builds."""
+    """What the builder knows of one connection point before its variables are added."""
 
     connection_point: ConnectionPoint
     tariff: Tariff
     load_kw: tuple[float, ...]
     rate: tuple[float, ...]
     on_bus: tuple[Injection, ...]
+    #: The assets' power onto the bus, kW.
+    injected: StepTerms
+    #: What it draws, at a point that never exports; None at one that may.
+    drawn_kw: StepTerms | None
     overrun_price_pln_per_kw: float
     fixed_share_pln: float
     headroom_limit_kw: float | None
-    #: The assets' power onto the bus per step.
-    injected: list[Terms] = field(default_factory=list)
-    #: Whether it may export: then its import is a variable, set with its bus balance.
-    may_export: bool = False
-    #: The import per step.
-    imports: list[Terms] = field(default_factory=list)
-    #: The export variable of each step; None at a point that never exports.
-    export_kw: tuple[Any, ...] | None = None
 
 
-def _add_import_and_export(model: pyo.ConcreteModel, horizon: Horizon,
-                           points: list[_Point]) -> None:  # fmt: skip
+def _add_import_and_export(
+    model: pyo.ConcreteModel, horizon: Horizon, points: list[_Point]
+) -> dict[str, tuple[StepTerms, tuple[Any, ...]]]:
     """Import and export variables and the bus balance of the points that may export.
 
     As ``model.point_import_kw``, ``model.point_export_kw`` (step ``t`` of
-    the ``k``-th point at ``k × T + t``) and ``model.bus_balance``; each
-    point's ``imports`` and ``export_kw`` are set.
+    the ``k``-th point at ``k × T + t``) and ``model.bus_balance``.
+
+    Returns
+    -------
+    dict
+        Point id → its import and its export variable of each step, kW.
     """
     if not points:
-        return
+        return {}
     n = horizon.n_steps
     model.point_import_kw = pyo.Var(range(len(points) * n), domain=pyo.NonNegativeReals)
     model.point_export_kw = pyo.Var(range(len(points) * n), domain=pyo.NonNegativeReals)
-    imports, exports = list(model.point_import_kw.values()), list(model.point_export_kw.values())
+    import_vars = list(model.point_import_kw.values())
+    export_vars = list(model.point_export_kw.values())
     rows = StepRows(len(points) * n)
     right_hand_side = []
+    by_point: dict[str, tuple[StepTerms, tuple[Any, ...]]] = {}
     for k, point in enumerate(points):
         first = k * n
-        for t, (terms, constant) in enumerate(point.injected):
-            rows.add(first + t, imports[first + t], 1.0)
-            rows.add(first + t, exports[first + t], -1.0)
-            rows.add_terms(first + t, terms)
-            right_hand_side.append(point.load_kw[t] - constant)
-        point.export_kw = tuple(exports[first : first + n])
-        for export in point.export_kw:
+        imports = StepTerms.of_variables(import_vars[first : first + n])
+        exports = tuple(export_vars[first : first + n])
+        for export in exports:
             export.setub(point.connection_point.export_limit_kw)
-        point.imports = [([(var, 1.0)], 0.0) for var in imports[first : first + n]]
-    model.bus_balance = rows.build(right_hand_side, right_hand_side)
+        rows.add_block(first, imports)
+        rows.add_block(first, StepTerms.of_variables(exports), -1.0)
+        rows.add_block(first, point.injected)
+        right_hand_side.append(np.asarray(point.load_kw) - point.injected.constant)
+        by_point[point.connection_point.id] = (imports, exports)
+    balance_kw = np.concatenate(right_hand_side)
+    model.bus_balance = rows.build(balance_kw, balance_kw)
+    return by_point
 
 
 def _add_hourly_maxima(
-    model: pyo.ConcreteModel, name: str, horizon: Horizon, limits: list[tuple[_Point, float]]
+    model: pyo.ConcreteModel,
+    name: str,
+    horizon: Horizon,
+    limits: list[tuple[StepTerms, float, _Point]],
 ) -> dict[str, tuple[Any, ...]]:
     r"""Per point and clock hour the largest import above a limit.
 
@@ -329,7 +339,8 @@ def _add_hourly_maxima(
         ``overrun`` (limit: the contracted capacity) or ``headroom`` (the
         capacity less the headroom).
     limits
-        The points with their limit :math:`C`, kW.
+        Per point its import :math:`p^{imp}_t` (kW), its limit :math:`C`
+        (kW) and the point.
 
     Returns
     -------
@@ -345,22 +356,18 @@ def _add_hourly_maxima(
     rows = StepRows(len(limits) * n)
     upper = []
     by_point: dict[str, tuple[Any, ...]] = {}
-    for k, (point, limit_kw) in enumerate(limits):
-        hourly = maxima[k * n_hours : (k + 1) * n_hours]
-        first = k * n
-        for t, ((terms, constant), hour) in enumerate(
-            zip(point.imports, horizon.hour_of_step, strict=True)
-        ):
-            rows.add_terms(first + t, terms)
-            rows.add(first + t, hourly[hour], -1.0)
-            upper.append(limit_kw - constant)
-        by_point[point.connection_point.id] = tuple(hourly)
-    model.add_component(f"hourly_{name}", rows.build(np.full(len(upper), -np.inf), upper))
+    for k, (imports, limit_kw, point) in enumerate(limits):
+        hourly = tuple(maxima[k * n_hours : (k + 1) * n_hours])
+        rows.add_block(k * n, imports)
+        rows.add_block(k * n, StepTerms.of_variables(hourly, step_of=horizon.hour_of_step), -1.0)
+        upper.append(limit_kw - imports.constant)
+        by_point[point.connection_point.id] = hourly
+    upper_kw = np.concatenate(upper)
+    model.add_component(f"hourly_{name}", rows.build(np.full(len(upper_kw), -np.inf), upper_kw))
     return by_point
 
 
-def _known_point(point: _Point, import_kw: tuple[float, ...],
-                 horizon: Horizon) -> ConnectionPointHandle:  # fmt: skip
+def _known_point(point: _Point, imports: StepTerms, horizon: Horizon) -> ConnectionPointHandle:
     r"""A point with nothing to decide: it never exports and its import is a number each step.
 
     Its equations have one solution, and the handle holds it as numbers, with
@@ -371,7 +378,7 @@ def _known_point(point: _Point, import_kw: tuple[float, ...],
     """
     cp = point.connection_point
     step_h = horizon.step_hours
-    imported = np.asarray(import_kw, dtype=float)
+    imported = imports.constant
     hour_peak_kw = np.zeros(len(horizon.hour_set))
     np.maximum.at(hour_peak_kw, np.asarray(horizon.hour_of_step, dtype=int), imported)
     overrun_kw = tuple(np.maximum(hour_peak_kw - cp.contracted_capacity_kw, 0.0).tolist())
@@ -387,7 +394,7 @@ def _known_point(point: _Point, import_kw: tuple[float, ...],
         energy_rate_pln_per_mwh=point.rate,
         injections=point.on_bus,
         never_exports=True,
-        import_terms=tuple(([], value) for value in import_kw),
+        imports=imports,
         export_kw=(0.0,) * horizon.n_steps,
         overrun_kw=overrun_kw,
         distribution_energy_pln=float(step_h / 1000.0 * np.dot(point.rate, imported)),
@@ -398,23 +405,15 @@ def _known_point(point: _Point, import_kw: tuple[float, ...],
     )
 
 
-def _injected_terms(horizon: Horizon, on_bus: tuple[Injection, ...]) -> list[Terms]:
-    r"""The assets' power onto the bus per step, :math:`\sum_a q_{a,t}`, as terms and a constant."""
-    powers = [at_each_step(injection.power_kw, horizon) for injection in on_bus]
-    injected: list[Terms] = []
-    for t in range(horizon.n_steps):
-        terms: list[tuple[Any, float]] = []
-        constant = 0.0
-        for power in powers:
-            step, step_constant = linear_terms(power[t])
-            terms += step
-            constant += step_constant
-        injected.append((terms, constant))
-    return injected
+def injection_terms(injection: Injection, horizon: Horizon) -> StepTerms:
+    r"""An asset's power onto the bus, :math:`q_{a,t}`, as entries over its variables."""
+    if isinstance(injection.power_kw, StepTerms):
+        return injection.power_kw
+    return StepTerms.of(at_each_step(injection.power_kw, horizon))
 
 
-def _import_without_export(load_kw: tuple[float, ...], injected: list[Terms]) -> list[Terms] | None:
-    r"""The import :math:`L_t - \sum_a q_{a,t}` per step if it can never fall below zero, else None.
+def _import_without_export(load_kw: tuple[float, ...], injected: StepTerms) -> StepTerms | None:
+    r"""The import :math:`L_t - \sum_a q_{a,t}` if it can never fall below zero, else None.
 
     It cannot when its constant is at least zero and each variable can only
     add to it (a non-negative variable with a positive coefficient, or a
@@ -424,13 +423,14 @@ def _import_without_export(load_kw: tuple[float, ...], injected: list[Terms]) ->
     would only add distribution charges), so its import is that expression,
     with no variable and no bus balance of its own.
     """
-    imports: list[Terms] = []
-    for load, (terms, constant) in zip(load_kw, injected, strict=True):
-        drawn = [(var, -coefficient) for var, coefficient in terms]
-        if load - constant < 0 or not all(_adds(var, c) for var, c in drawn):
-            return None
-        imports.append((drawn, load - constant))
-    return imports
+    drawn = injected.scaled(-1.0, np.asarray(load_kw, dtype=float))
+    if (drawn.constant < 0).any():
+        return None
+    variables = drawn.variables
+    columns, coefficients = drawn.columns.tolist(), drawn.coefficients.tolist()
+    if all(_adds(variables[j], c) for j, c in zip(columns, coefficients, strict=True)):
+        return drawn
+    return None
 
 
 def _adds(var: Any, coefficient: float) -> bool:
@@ -440,15 +440,6 @@ def _adds(var: Any, coefficient: float) -> bool:
     if coefficient < 0:
         return var.ub is not None and var.ub <= 0
     return True
-
-
-def _weighted(per_step: list[Terms], weights: list[float]) -> Terms:
-    """``Σ_t w_t × (terms_t + constant_t)`` as terms and a constant."""
-    terms = [
-        (var, w * c) for (step, _), w in zip(per_step, weights, strict=True) for var, c in step
-    ]
-    constant = sum(w * c for (_, c), w in zip(per_step, weights, strict=True))
-    return terms, constant
 
 
 def at_each_step(component: Any, horizon: Horizon) -> list[Any]:

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, NegationExpression, ProductExpression
 from scipy import sparse
 
 from cluster.config import LightingCircuit
@@ -25,6 +24,7 @@ from cluster.lighting import LightingClass, classes_per_step, required_dim_pct, 
 from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.forecast_share import ForecastShare
+from optimisation.components.step_rows import StepTerms
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
@@ -59,10 +59,10 @@ class LightingCircuitHandle:
         Binary variable per (step, dim %) for steps with more than one option
         (data of ``model.lighting_choice``).
     dim_pct
-        The dim level of each step, %: an expression of the choices where
-        there is one, else a number (:data:`IDLE_DIM_PCT` where off).
+        The dim level of each step, %: the choices' levels where there is a
+        choice, else a constant (:data:`IDLE_DIM_PCT` where off).
     power_kw
-        The circuit's mean power in each step, kW: an expression or a number.
+        The circuit's mean power in each step, kW.
     """
 
     circuit: LightingCircuit
@@ -72,8 +72,8 @@ class LightingCircuitHandle:
     options_pct: tuple[tuple[int, ...], ...]
     in_forecast_kw: tuple[float, ...]
     choice: Mapping[tuple[int, int], Any]
-    dim_pct: tuple[Any, ...]
-    power_kw: tuple[Any, ...]
+    dim_pct: StepTerms
+    power_kw: StepTerms
 
     @property
     def on(self) -> tuple[bool, ...]:
@@ -87,8 +87,7 @@ class LightingCircuitHandle:
             self.circuit.id,
             self.circuit.connection_point,
             InjectionKind.LOAD,
-            # -p_t, the node the unary minus makes, without its operator dispatch.
-            tuple(-p if p.__class__ is float else NegationExpression((p,)) for p in self.power_kw),
+            self.power_kw.scaled(-1.0),
         )
 
     @property
@@ -291,23 +290,23 @@ def _circuit(
     choice: dict[tuple[int, int], Any],
 ) -> LightingCircuitHandle:
     """One circuit's handle: its dim level and power per step from its binaries ``choice``."""
-    # Plain expressions and numbers, not Pyomo components: most steps of most
-    # circuits have one option or none, and a component's data per step would
-    # cost more than the whole circuit's rows.
-    dim_pct = tuple(
-        LinearExpression(linear_coefs=list(step_options),
-                         linear_vars=[choice[t, k] for k in step_options])
-        if len(step_options) > 1
-        else float(step_options[0] if step_options else IDLE_DIM_PCT)
-        for t, step_options in enumerate(options)
-    )  # fmt: skip
-    kw_per_pct = (circuit.full_power_kw * fraction / 100.0).tolist()
-    power_kw = tuple(
-        (kw_per_pct[t] * d if d.__class__ is float else ProductExpression((kw_per_pct[t], d)))
-        if step_options
-        else 0.0
-        for t, (d, step_options) in enumerate(zip(dim_pct, options, strict=True))
-    )
+    # Entries and constants, not expressions: most steps of most circuits have
+    # one option or none, and the rows take the entries as they are.
+    steps: list[int] = []
+    levels: list[float] = []
+    binaries: list[Any] = []
+    fixed_pct = np.zeros(len(options))
+    for t, step_options in enumerate(options):
+        if len(step_options) > 1:
+            for k in step_options:
+                steps.append(t)
+                levels.append(float(k))
+                binaries.append(choice[t, k])
+        else:
+            fixed_pct[t] = step_options[0] if step_options else IDLE_DIM_PCT
+    dim_pct = StepTerms.one_column_each(steps, levels, binaries, fixed_pct)
+    # Where the lamps are off (f_t = 0) the power is 0 at any level.
+    kw_per_pct = circuit.full_power_kw * fraction / 100.0
     return LightingCircuitHandle(
         circuit=circuit,
         on_fraction=on_fraction,
@@ -317,5 +316,5 @@ def _circuit(
         in_forecast_kw=tuple((circuit.full_power_kw * fraction).tolist()),
         choice=choice,
         dim_pct=dim_pct,
-        power_kw=power_kw,
+        power_kw=dim_pct.scaled(kw_per_pct),
     )

@@ -1,16 +1,18 @@
-"""Rows over the planned steps, collected term by term and built as one sparse matrix.
+"""Rows over the planned steps, collected in blocks and built as one sparse matrix.
 
 The connection points' rows add up powers that the assets' builders give as
-expressions, numbers or variables per step.
-:func:`~optimisation.standard_form.linear_terms` reads such a power into
-(variable, coefficient) terms and a constant, :class:`StepRows` gathers terms
-row by row into one :class:`~optimisation.rows.LinearRows`, and
-:func:`linear_expression` turns terms back into one flat expression.
+expressions, numbers or variables per step. :class:`StepTerms` holds such a
+power as arrays of (step, variable, coefficient) entries and a constant per
+step, read once (:func:`~optimisation.standard_form.linear_terms`) or given
+by the builder; :class:`StepRows` gathers whole :class:`StepTerms` into one
+:class:`~optimisation.rows.LinearRows`, and :func:`linear_expression` turns
+terms back into one flat expression.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,9 +20,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy import sparse
 
 from optimisation.rows import LinearRows
-
-#: A linear power of one step: its (variable, coefficient) terms and its constant, kW.
-Terms = tuple[list[tuple[Any, float]], float]
+from optimisation.standard_form import linear_terms
 
 
 def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0) -> Any:
@@ -39,41 +39,157 @@ def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0)
     )
 
 
+@dataclass(frozen=True)
+class StepTerms:
+    """A linear power per step as sparse (step, column, coefficient) entries plus a constant, kW.
+
+    Entry ``i`` adds ``coefficients[i] × variables[columns[i]]`` to step
+    ``steps[i]``; a variable may have more than one column. Rows built from
+    these take whole arrays at a time instead of one term at a time, and plain
+    arrays rather than sparse matrices: most are a few dozen entries, where a
+    matrix's own upkeep would cost more than its arithmetic.
+    """
+
+    steps: np.ndarray
+    columns: np.ndarray
+    coefficients: np.ndarray
+    variables: tuple[Any, ...]
+    constant: np.ndarray
+
+    @classmethod
+    def of(cls, per_step: Sequence[Any]) -> StepTerms:
+        """A variable, linear expression or number per step, read term by term once."""
+        steps: list[int] = []
+        variables: list[Any] = []
+        coefficients: list[float] = []
+        constant = np.zeros(len(per_step))
+        for t, power in enumerate(per_step):
+            terms, constant[t] = linear_terms(power)
+            for variable, coefficient in terms:
+                steps.append(t)
+                variables.append(variable)
+                coefficients.append(coefficient)
+        return cls.one_column_each(steps, coefficients, variables, constant)
+
+    @classmethod
+    def one_column_each(cls, steps: Sequence[int], coefficients: Sequence[float],
+                        variables: Sequence[Any], constant: np.ndarray) -> StepTerms:  # fmt: skip
+        """Entry ``i`` is ``coefficients[i] × variables[i]`` in step ``steps[i]``."""
+        return cls(
+            np.asarray(steps, dtype=np.int64),
+            np.arange(len(variables)),
+            np.asarray(coefficients, dtype=float),
+            tuple(variables),
+            constant,
+        )
+
+    @classmethod
+    def of_variables(cls, variables: Sequence[Any], coefficient: float = 1.0,
+                     step_of: Sequence[int] | None = None) -> StepTerms:  # fmt: skip
+        """``coefficient × variables[t]`` per step ``t``; ``variables[step_of[t]]`` if given."""
+        n_steps = len(variables) if step_of is None else len(step_of)
+        steps = np.arange(n_steps)
+        columns = steps if step_of is None else np.asarray(step_of, dtype=np.int64)
+        return cls(steps, columns, np.full(n_steps, coefficient), tuple(variables),
+                   np.zeros(n_steps))  # fmt: skip
+
+    @classmethod
+    def total(cls, parts: Sequence[StepTerms], n_steps: int) -> StepTerms:
+        """The sum of ``parts`` (none: zero at every step)."""
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty, np.zeros(0), (), np.zeros(n_steps))
+        if len(parts) == 1:
+            return parts[0]
+        offsets = np.cumsum([0, *(len(part.variables) for part in parts[:-1])])
+        return cls(
+            np.concatenate([part.steps for part in parts]),
+            np.concatenate(
+                [part.columns + offset for part, offset in zip(parts, offsets, strict=True)]
+            ),
+            np.concatenate([part.coefficients for part in parts]),
+            tuple(variable for part in parts for variable in part.variables),
+            np.sum([part.constant for part in parts], axis=0),
+        )
+
+    @property
+    def n_entries(self) -> int:
+        """How many (step, variable) entries it has: 0 when it is a number per step."""
+        return len(self.coefficients)
+
+    def scaled(self, factor: np.ndarray | float, offset: np.ndarray | float = 0.0) -> StepTerms:
+        """``factor × self + offset``; a factor per step when ``factor`` is an array."""
+        per_entry = factor[self.steps] if isinstance(factor, np.ndarray) else factor
+        return StepTerms(self.steps, self.columns, per_entry * self.coefficients, self.variables,
+                         factor * self.constant + offset)  # fmt: skip
+
+    def weighted_sum(self, weights: Sequence[float] | np.ndarray) -> Any:
+        """``Σ_t w_t × (step t)`` as one flat linear expression (or a number)."""
+        weights = np.asarray(weights, dtype=float)
+        by_column = np.bincount(self.columns, weights[self.steps] * self.coefficients,
+                                minlength=len(self.variables))  # fmt: skip
+        terms = [(self.variables[j], float(by_column[j])) for j in np.flatnonzero(by_column)]
+        return linear_expression(terms, float(weights @ self.constant))
+
+    def expressions(self) -> tuple[Any, ...]:
+        """The power of each step as a linear expression, a variable or a number."""
+        per_step: list[list[tuple[Any, float]]] = [[] for _ in self.constant]
+        for t, j, c in zip(self.steps.tolist(), self.columns.tolist(), self.coefficients.tolist(),
+                           strict=True):  # fmt: skip
+            per_step[t].append((self.variables[j], c))
+        return tuple(
+            linear_expression(terms, constant)
+            for terms, constant in zip(per_step, self.constant.tolist(), strict=True)
+        )
+
+    def values(self) -> np.ndarray:
+        """The power of each step at the variables' values, kW.
+
+        Raises
+        ------
+        TypeError
+            If a variable holds no value.
+        """
+        solution = np.fromiter((v.value for v in self.variables), float, len(self.variables))
+        return self.constant + np.bincount(
+            self.steps, self.coefficients * solution[self.columns], minlength=len(self.constant)
+        )
+
+
 class StepRows:
-    """Rows ``lower <= sum of terms <= upper``, one per step, gathered term by term."""
+    """Rows ``lower <= sum of terms <= upper``, gathered block by block."""
 
     def __init__(self, n_rows: int) -> None:
         self.n_rows = n_rows
         self.variables: list[Any] = []
         self._column_of: dict[int, int] = {}
-        self._rows: list[int] = []
-        self._columns: list[int] = []
-        self._coefficients: list[float] = []
+        self._blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def add(self, row: int, variable: Any, coefficient: float) -> None:
-        """Add ``coefficient × variable`` to row ``row``."""
-        self.add_terms(row, ((variable, coefficient),))
-
-    def add_terms(self, row: int, terms: Iterable[tuple[Any, float]], sign: float = 1.0) -> None:
-        """Add ``sign ×`` each (variable, coefficient) term to row ``row``."""
-        # The hot loop of the model's largest rows: attributes read once.
+    def add_block(self, first_row: int, terms: StepTerms, sign: float = 1.0) -> None:
+        """Add ``sign × terms`` to rows ``first_row``, ``first_row + 1``, … (one per step)."""
         column_of, variables = self._column_of, self.variables
-        rows, columns, coefficients = self._rows, self._columns, self._coefficients
-        for variable, coefficient in terms:
+        columns = np.empty(len(terms.variables), dtype=np.int64)
+        for j, variable in enumerate(terms.variables):
             column = column_of.get(id(variable))
             if column is None:
                 column = column_of[id(variable)] = len(variables)
                 variables.append(variable)
-            rows.append(row)
-            columns.append(column)
-            coefficients.append(sign * coefficient)
+            columns[j] = column
+        self._blocks.append(
+            (terms.steps + first_row, columns[terms.columns], sign * terms.coefficients)
+        )
 
     def build(
         self, lower: Sequence[float] | np.ndarray, upper: Sequence[float] | np.ndarray
     ) -> LinearRows:
         """The rows with these bounds; ``-inf``/``inf`` where a side is open."""
+        rows, columns, coefficients = (
+            zip(*self._blocks, strict=True) if self._blocks else ((), (), ())
+        )
         matrix = sparse.coo_array(
-            (self._coefficients, (self._rows, self._columns)),
+            (np.concatenate([np.zeros(0), *coefficients]),
+             (np.concatenate([np.zeros(0, np.int64), *rows]),
+              np.concatenate([np.zeros(0, np.int64), *columns]))),
             shape=(self.n_rows, len(self.variables)),
-        ).tocsr()
+        ).tocsr()  # fmt: skip
         return LinearRows(matrix, lower, upper, self.variables)

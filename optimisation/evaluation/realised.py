@@ -293,11 +293,13 @@ def _lighting_outcome(model: ClusterModel) -> tuple[float, int, int]:
     energy_mwh = 0.0
     lit_steps = below = 0
     for handle in model.lighting_circuits.values():
+        # Built on given levels, the power and dim level are constants: no solve needed.
+        power_kw, dim_pct = handle.power_kw.values().tolist(), handle.dim_pct.values().tolist()
         for t, fraction in enumerate(handle.on_fraction):
-            energy_mwh += handle.power_kw[t] * step_h / 1000.0
+            energy_mwh += power_kw[t] * step_h / 1000.0
             if fraction > 0:
                 lit_steps += 1
-                below += int(handle.dim_pct[t] < handle.min_dim_pct[t] - 1e-6)
+                below += int(dim_pct[t] < handle.min_dim_pct[t] - 1e-6)
     return energy_mwh, lit_steps, below
 
 
