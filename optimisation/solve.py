@@ -18,12 +18,11 @@ from typing import Any
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
 from optimisation.errors import OptimisationError
 from optimisation.model import ClusterModel
-from optimisation.standard_form import compile_standard_form
+from optimisation.standard_form import StandardForm, compile_standard_form
 
 
 class SolveStatus(StrEnum):
@@ -162,25 +161,32 @@ _OUTCOMES: dict[Any, tuple[SolveStatus, SolveStatus, str]] = {
 }  # fmt: skip
 
 
-def _compile(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list[Any], int]:
-    """The model as a HiGHS LP (integer columns marked), the variable of each column, binaries."""
-    form = compile_standard_form(model)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(form.columns), len(form.row_lower)
-    lp.col_cost_, lp.offset_ = form.cost, form.cost_offset
-    lp.col_lower_, lp.col_upper_ = form.col_lower, form.col_upper
-    lp.row_lower_, lp.row_upper_ = form.row_lower, form.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = form.matrix.indptr
-    lp.a_matrix_.index_ = form.matrix.indices
-    lp.a_matrix_.value_ = form.matrix.data
-    if form.integer.any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-            for flag in form.integer
-        ]
-    n_binaries = sum(var.is_binary() for var in compress(form.columns, form.integer))
-    return lp, form.columns, n_binaries
+def _pass_model(highs: highspy.Highs, form: StandardForm) -> None:
+    """Hand the compiled model to HiGHS as arrays: copied whole, not converted entry by entry."""
+    matrix = form.matrix
+    status = highs.passModel(
+        len(form.columns),
+        len(form.row_lower),
+        matrix.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        form.cost_offset,
+        form.cost,
+        form.col_lower,
+        form.col_upper,
+        form.row_lower,
+        form.row_upper,
+        matrix.indptr.astype(np.int32),
+        matrix.indices.astype(np.int32),
+        matrix.data,
+        # HighsVarType: 0 continuous, 1 integer.
+        form.integer.astype(np.int32),
+    )
+    if status == highspy.HighsStatus.kError:
+        raise OptimisationError(
+            "HiGHS refused the compiled model",
+            fix="report it: the model's rows or bounds are broken",
+        )
 
 
 def _give_mip_start(highs: highspy.Highs, columns: list[Any], start: Mapping[Any, float]) -> None:
@@ -222,8 +228,8 @@ def solve(
     """
     options = options or SolveOptions()
     started = time.perf_counter()
-    lp, columns, n_binaries = _compile(model.model)
-    n_rows = lp.num_row_
+    form = compile_standard_form(model.model)
+    columns = form.columns
     # HiGHS keeps one thread pool per process, sized by the first solve; a
     # fresh pool lets this solve's thread count take effect.
     highspy.Highs.resetGlobalScheduler(True)
@@ -235,9 +241,8 @@ def solve(
     highs.setOptionValue("mip_rel_gap", options.mip_rel_gap)
     if options.threads is not None:
         highs.setOptionValue("threads", options.threads)
-    highs.passModel(lp)
-    is_mip = lp.integrality_ != []
-    del lp  # HiGHS holds its own copy
+    _pass_model(highs, form)
+    is_mip = bool(form.integer.any())
     if warm_start:
         _give_mip_start(highs, columns, warm_start)
     highs.run()
@@ -267,6 +272,6 @@ def solve(
         highs_time_s=float(highs.getRunTime()),
         wall_time_s=time.perf_counter() - started,
         n_variables=len(columns),
-        n_binaries=n_binaries,
-        n_constraints=n_rows,
+        n_binaries=sum(var.is_binary() for var in compress(columns, form.integer)),
+        n_constraints=len(form.row_lower),
     )
