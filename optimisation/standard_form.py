@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -279,13 +280,9 @@ def _compile(model: pyo.ConcreteModel) -> StandardForm:
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
     variables = columns.variables
-    # (var.lb, var.ub) costs a fifteenth of var.bounds in Pyomo 6.10; None becomes NaN.
-    bounds = np.array([(var.lb, var.ub) for var in variables], dtype=float).reshape(-1, 2)
-    lower_bound = np.where(np.isnan(bounds[:, 0]), -np.inf, bounds[:, 0])
-    upper_bound = np.where(np.isnan(bounds[:, 1]), np.inf, bounds[:, 1])
-    for j, var in enumerate(variables):
-        if var.fixed:
-            lower_bound[j] = upper_bound[j] = var.value
+    lower_bound, upper_bound, integer = _column_bounds(variables)
+    for j in np.flatnonzero(np.fromiter(map(attrgetter("fixed"), variables), bool, n_cols)):
+        lower_bound[j] = upper_bound[j] = variables[j].value
     return StandardForm(
         matrix=matrix,
         row_lower=np.frombuffer(lower),
@@ -294,6 +291,39 @@ def _compile(model: pyo.ConcreteModel) -> StandardForm:
         cost_offset=float(offset),
         col_lower=lower_bound,
         col_upper=upper_bound,
-        integer=np.fromiter((var.is_integer() for var in variables), bool, n_cols),
+        integer=integer,
         columns=variables,
     )
+
+
+def _column_bounds(variables: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's lower and upper bound (``-inf``/``inf`` where open) and whether it is integer.
+
+    Pyomo 6.10 keeps on each variable its own bounds (``_lb``, ``_ub``: a
+    number or None when given as numbers) and its domain (``_domain``);
+    ``var.lb`` and ``var.ub`` resolve the two anew on every call, ten times
+    the cost of reading them for a city's 50,000 columns. The domain's
+    bounds and integrality are taken once per domain. A bound given as an
+    expression is read through ``var.lb``/``var.ub``.
+    """
+    domains = [var._domain for var in variables]
+    _, first, domain_of = np.unique(
+        np.fromiter(map(id, domains), np.int64, len(domains)),
+        return_index=True,
+        return_inverse=True,
+    )
+    # Per domain: its lower and upper bound (NaN for none) and 1.0 if it is integer.
+    table = np.array(
+        [(*domains[j].bounds(), variables[j].is_integer()) for j in first.tolist()], dtype=float
+    ).reshape(-1, 3)
+    try:
+        own = np.array([(var._lb, var._ub) for var in variables], dtype=float).reshape(-1, 2)
+    except (TypeError, ValueError):
+        # A bound given as a Pyomo expression: resolve each through Pyomo.
+        own = np.array([(var.lb, var.ub) for var in variables], dtype=float).reshape(-1, 2)
+    # The tighter of the variable's own bound and its domain's; NaN stands for none.
+    lower = np.fmax(own[:, 0], table[domain_of, 0])
+    upper = np.fmin(own[:, 1], table[domain_of, 1])
+    lower[np.isnan(lower)] = -np.inf
+    upper[np.isnan(upper)] = np.inf
+    return lower, upper, table[domain_of, 2].astype(bool)

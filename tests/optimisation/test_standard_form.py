@@ -120,6 +120,33 @@ def test_parameters_named_expressions_products_and_ranges_compile_like_pyomo() -
     assert list(form.integer) == [var.name == "on" for var in form.columns]
 
 
+def test_column_bounds_are_the_tighter_of_a_variables_own_and_its_domains() -> None:
+    m = pyo.ConcreteModel()
+    m.free = pyo.Var()
+    m.above = pyo.Var(domain=pyo.NonNegativeReals, bounds=(-5.0, 7.0))  # the domain wins below
+    m.within = pyo.Var(domain=pyo.NonNegativeReals, bounds=(2.0, None))
+    m.step = pyo.Var(domain=pyo.Integers, bounds=(-3.0, 3.0))
+    m.on = pyo.Var(domain=pyo.Binary)
+    m.row = pyo.Constraint(expr=m.free + m.above + m.within + m.step + m.on >= 1.0)
+    m.cost = pyo.Objective(expr=m.above)
+    form = compile_standard_form(m)
+    columns = zip(form.columns, form.col_lower, form.col_upper, form.integer, strict=True)
+    got = {var.name: (lo, hi, bool(i)) for var, lo, hi, i in columns}
+    assert got == {
+        "free": (-np.inf, np.inf, False),
+        "above": (0.0, 7.0, False),
+        "within": (2.0, np.inf, False),
+        "step": (-3.0, 3.0, True),
+        "on": (0.0, 1.0, True),
+    }
+    # A bound given as a parameter is read through Pyomo, at its current value.
+    m.limit = pyo.Param(initialize=4.0, mutable=True)
+    m.above.setub(m.limit)
+    form = compile_standard_form(m)
+    j = next(j for j, var in enumerate(form.columns) if var.name == "above")
+    assert (form.col_lower[j], form.col_upper[j]) == (0.0, 4.0)
+
+
 def test_a_fixed_variable_stays_a_column_with_both_bounds_at_its_value() -> None:
     model = small_model()
     model.on.fix(1.0)
