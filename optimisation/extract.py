@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.common.numeric_types import native_numeric_types
@@ -236,9 +237,10 @@ class _AssetRows:
 
 def _repeated(labels: Sequence[str], counts: Sequence[int] | int) -> Any:
     """Each label repeated ``counts`` times (the same count for all when an int), as text."""
-    # Labels are turned into text once each and then repeated, not once per row.
-    text = pd.Series(list(labels)).array
-    return text.take(np.repeat(np.arange(len(labels)), counts))
+    # Labels are turned into text once each and then repeated by Arrow, not once per
+    # row; pandas' own take on text costs ten times as much.
+    text = pa.array(list(labels), type=pa.large_string())
+    return pd.array(text.take(np.repeat(np.arange(len(labels)), counts)), dtype="str")
 
 
 def _terms_kw(terms: StepTerms, positions: range, what: str) -> np.ndarray:
