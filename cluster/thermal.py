@@ -154,16 +154,31 @@ def thermostat_heat_kw(
     step_h
         Step length, h.
     """
+    return _thermostat_run(zone, outdoor_c, gains_kw, setpoints_c, initial_temp_c, step_h)[0]
+
+
+def _thermostat_run(
+    zone: BmsZone,
+    outdoor_c: np.ndarray,
+    gains_kw: np.ndarray,
+    setpoints_c: np.ndarray,
+    initial_temp_c: float,
+    step_h: float,
+) -> tuple[np.ndarray, float]:
+    """:func:`thermostat_heat_kw`, and the room temperature it ends the run at, °C."""
     capacitance = zone.thermal_capacitance_kwh_per_k
     resistance = zone.thermal_resistance_k_per_kw
     heat = np.zeros(len(outdoor_c))
     temp = initial_temp_c
-    for t in range(len(heat)):
-        outdoor, gains = float(outdoor_c[t]), float(gains_kw[t])
-        heat[t] = heating_power_kw(temp, float(setpoints_c[t]), outdoor, gains, capacitance,
-                                   resistance, zone.heating_max_kw, step_h)  # fmt: skip
-        temp = zone_temperature_c(temp, outdoor, heat[t], gains, capacitance, resistance, step_h)
-    return heat
+    for t, (outdoor, gains, setpoint) in enumerate(
+        zip(np.asarray(outdoor_c, dtype=float).tolist(), np.asarray(gains_kw, dtype=float).tolist(),
+            np.asarray(setpoints_c, dtype=float).tolist(), strict=True)
+    ):  # fmt: skip
+        step_heat = heating_power_kw(temp, setpoint, outdoor, gains, capacitance, resistance,
+                                     zone.heating_max_kw, step_h)  # fmt: skip
+        temp = zone_temperature_c(temp, outdoor, step_heat, gains, capacitance, resistance, step_h)
+        heat[t] = step_heat
+    return heat, temp
 
 
 def settled_temp_c(
@@ -194,15 +209,9 @@ def settled_temp_c(
     step_h
         Step length, h.
     """
-    capacitance = zone.thermal_capacitance_kwh_per_k
-    resistance = zone.thermal_resistance_k_per_kw
     temp = float(setpoints_c[0])
     for _ in range(20):
-        heat = thermostat_heat_kw(zone, outdoor_c, gains_kw, setpoints_c, temp, step_h)
-        end = temp
-        for t in range(len(heat)):
-            end = zone_temperature_c(end, float(outdoor_c[t]), heat[t], float(gains_kw[t]),
-                                     capacitance, resistance, step_h)  # fmt: skip
+        end = _thermostat_run(zone, outdoor_c, gains_kw, setpoints_c, temp, step_h)[1]
         settled = abs(end - temp) < 0.01
         temp = end
         if settled:

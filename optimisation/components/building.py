@@ -51,8 +51,6 @@ class ZoneHandle:
     ----------
     building_id, zone
         The zone's building and configuration.
-    block
-        Its Pyomo block ``model.buildings[building_id].zones[zone_id]``.
     occupied
         Whether the building is occupied in each step (at its start).
     band_min_c, band_max_c
@@ -69,11 +67,14 @@ class ZoneHandle:
         Heat and electric power of the uncoordinated thermostat per step, kW
         (:func:`baseline_heat_kw`).
     temp_c
-        Variable: room temperature at the END of each step, °C.
+        Variable of each step: room temperature at the END of the step, °C
+        (data of ``model.zone_temp_c``, like the three below).
     heat_kw
-        Variable: heat delivered in each step, kW.
+        Variable of each step: heat delivered, kW.
     too_cold_k, too_warm_k
-        Variables: how far the room ends each step below and above the band, K.
+        Variables of each step: how far the room ends it below and above the band, K.
+    dynamics
+        The zone's rows of ``model.zone_dynamics``, one per step.
     electric_kw
         The electric power drawn in each step, kW: an expression, or 0.0
         for district heat.
@@ -81,7 +82,6 @@ class ZoneHandle:
 
     building_id: str
     zone: BmsZone
-    block: Any
     occupied: tuple[bool, ...]
     band_min_c: tuple[float, ...]
     band_max_c: tuple[float, ...]
@@ -91,10 +91,11 @@ class ZoneHandle:
     electric_per_heat: float
     baseline_heat_kw: tuple[float, ...]
     baseline_electric_kw: tuple[float, ...]
-    temp_c: Any
-    heat_kw: Any
-    too_cold_k: Any
-    too_warm_k: Any
+    temp_c: tuple[Any, ...]
+    heat_kw: tuple[Any, ...]
+    too_cold_k: tuple[Any, ...]
+    too_warm_k: tuple[Any, ...]
+    dynamics: tuple[Any, ...]
     electric_kw: tuple[Any, ...]
 
     @property
@@ -111,8 +112,6 @@ class BuildingHandle:
     ----------
     building
         Its configuration.
-    block
-        Its Pyomo block ``model.buildings[building_id]``.
     zones
         The zones' handles by zone id.
     electric_kw, injected_kw
@@ -124,12 +123,11 @@ class BuildingHandle:
     comfort_violation_kh
         Expression: kelvin-hours outside the comfort bands over all zones, K·h.
     comfort_penalty_pln, district_heat_pln
-        Expressions: the penalty of those kelvin-hours and the cost of heat
-        bought from the district-heating network, PLN.
+        Expressions (or 0): the penalty of those kelvin-hours and the cost of
+        heat bought from the district-heating network, PLN.
     """
 
     building: PublicBuilding
-    block: Any
     zones: Mapping[str, ZoneHandle]
     electric_kw: tuple[Any, ...]
     injected_kw: tuple[Any, ...]
@@ -329,12 +327,18 @@ def add_buildings(
     *,
     excluded_zones: frozenset[str] = frozenset(),
 ) -> dict[str, BuildingHandle]:
-    r"""Add one block per public building, with one sub-block per flexible zone.
+    r"""Add the flexible zones of the public buildings: one variable and one matrix per kind.
+
+    The zones' room temperatures, heat and comfort slacks are
+    ``model.zone_temp_c``, ``model.zone_heat_kw``, ``model.zone_too_cold_k``
+    and ``model.zone_too_warm_k`` (step ``t`` of the ``k``-th zone at
+    ``k × T + t``), their rows ``model.zone_dynamics``,
+    ``model.zone_warm_enough`` and ``model.zone_cool_enough``.
 
     A zone named in ``excluded_zones`` (``<building>/<zone>``) is not modelled:
     klaster cannot command it, so its heating stays in the load forecast as it
-    is and it gets no setpoint plan. A building with no flexible zone left gets
-    no block.
+    is and it gets no setpoint plan. A building with no flexible zone left is
+    not modelled.
 
     For every zone and step :math:`t = 0 \dots T-1`:
 
@@ -390,33 +394,25 @@ def add_buildings(
         for b in inputs.config.assets.buildings
     }
     buildings = [b for b in inputs.config.assets.buildings if flexible[b.id]]
-    model.buildings = pyo.Block([b.id for b in buildings])
     step_h = horizon.step_hours
     outdoor = (inputs.series(SeriesId.TEMPERATURE_C) if buildings
                else np.zeros(horizon.n_steps))  # fmt: skip
     info = inputs.config.cluster
+    planned = []
+    for building in buildings:
+        occupied = occupied_steps(building.occupancy, horizon.steps, info.zone, info.country)
+        for zone in flexible[building.id]:
+            initial = initial_temp_c.get(zone_asset_id(building.id, zone.id), zone.initial_temp_c)
+            planned.append(_plan_zone(building.id, zone, horizon, outdoor, occupied, initial))
+    zones = iter(_add_zones(model, horizon, planned))
     handles: dict[str, BuildingHandle] = {}
     no_power = (0.0,) * horizon.n_steps
     for building in buildings:
-        block = model.buildings[building.id]
-        occupied = occupied_steps(building.occupancy, horizon.steps, info.zone, info.country)
-        block.zones = pyo.Block([z.id for z in flexible[building.id]])
-        zones = {
-            zone.id: _add_zone(
-                block.zones[zone.id],
-                building.id,
-                zone,
-                horizon,
-                outdoor,
-                occupied,
-                initial_temp_c.get(zone_asset_id(building.id, zone.id), zone.initial_temp_c),
-            )
-            for zone in flexible[building.id]
-        }
+        by_id = {zone.id: next(zones) for zone in flexible[building.id]}
         # Per step one flat sum of the zones' e_t = ε Q_t, and its negation for the bus.
         electric = [
-            [(q, z.electric_per_heat) for q in z.heat_kw.values()]
-            for z in zones.values()
+            [(q, z.electric_per_heat) for q in z.heat_kw]
+            for z in by_id.values()
             if z.electric_per_heat
         ]
         by_step = list(zip(*electric, strict=True)) if electric else []
@@ -426,111 +422,163 @@ def add_buildings(
         )
         slack = [
             v
-            for z in zones.values()
-            for cold, warm in zip(z.too_cold_k.values(), z.too_warm_k.values(), strict=True)
+            for z in by_id.values()
+            for cold, warm in zip(z.too_cold_k, z.too_warm_k, strict=True)
             for v in (cold, warm)
         ]
-        block.comfort_violation_kh = pyo.Expression(
-            expr=LinearExpression(linear_coefs=[step_h] * len(slack), linear_vars=slack)
-        )
-        block.comfort_penalty_pln = pyo.Expression(
-            expr=comfort_penalty_pln_per_kh * block.comfort_violation_kh
-        )
+        violation_kh = LinearExpression(linear_coefs=[step_h] * len(slack), linear_vars=slack)
         heat_price = building.district_heat_price_pln_per_mwh * step_h / 1000.0
         bought = [
             heat
-            for z in zones.values()
+            for z in by_id.values()
             if z.zone.heating is HeatingKind.DISTRICT_HEAT
-            for heat in z.heat_kw.values()
+            for heat in z.heat_kw
         ]
-        block.district_heat_pln = pyo.Expression(
-            expr=LinearExpression(linear_coefs=[heat_price] * len(bought), linear_vars=bought)
-            if bought
-            else 0
-        )
-        baseline = np.sum([z.baseline_electric_kw for z in zones.values()], axis=0)
+        baseline = np.sum([z.baseline_electric_kw for z in by_id.values()], axis=0)
         handles[building.id] = BuildingHandle(
             building=building,
-            block=block,
-            zones=zones,
+            zones=by_id,
             electric_kw=electric_kw,
             injected_kw=injected_kw,
             baseline_electric_kw=tuple(float(v) for v in baseline),
-            comfort_violation_kh=block.comfort_violation_kh,
-            comfort_penalty_pln=block.comfort_penalty_pln,
-            district_heat_pln=block.district_heat_pln,
+            comfort_violation_kh=violation_kh,
+            comfort_penalty_pln=LinearExpression(
+                linear_coefs=[comfort_penalty_pln_per_kh * step_h] * len(slack),
+                linear_vars=slack,
+            ),
+            district_heat_pln=linear_expression([(heat, heat_price) for heat in bought]),
         )
     return handles
 
 
-def _add_zone(
-    block: Any,
+@dataclass(frozen=True)
+class _PlannedZone:
+    """A zone's data before its variables are added: everything but the variables."""
+
+    building_id: str
+    zone: BmsZone
+    occupied: tuple[bool, ...]
+    band_min_c: np.ndarray
+    band_max_c: np.ndarray
+    outdoor_c: tuple[float, ...]
+    gains_kw: np.ndarray
+    initial_temp_c: float | None
+    electric_per_heat: float
+    baseline_heat_kw: np.ndarray
+
+
+def _plan_zone(
     building_id: str,
     zone: BmsZone,
     horizon: Horizon,
     outdoor: np.ndarray,
     occupied: np.ndarray,
     initial: float | None,
-) -> ZoneHandle:
-    steps = horizon.step_set
+) -> _PlannedZone:
     step_h = horizon.step_hours
-    outdoor_c = [float(v) for v in outdoor]
-    occupied_at = [bool(o) for o in occupied]
-    gains_kw = [internal_gains_kw(zone, o) for o in occupied_at]
-    gains = np.array(gains_kw)
+    occupied_at = tuple(bool(o) for o in occupied)
+    gains = np.array([internal_gains_kw(zone, o) for o in occupied_at])
     low, high = comfort_bands(zone, occupied)
-    low_c, high_c = [float(v) for v in low], [float(v) for v in high]
-    a = retention(zone, step_h)
-    resistance = zone.thermal_resistance_k_per_kw
-    per_heat = heating_electricity_kw(1.0, zone.heating, zone.cop)
     # The forecast learned how the zone ran before klaster: from where its own
     # thermostat left it, when nothing was measured.
     baseline_start = initial
     if baseline_start is None:
         setpoints = baseline_setpoints_c(zone, occupied)
         baseline_start = settled_temp_c(zone, outdoor, gains, setpoints, step_h)
-    baseline = baseline_heat_kw(zone, outdoor, gains, occupied, baseline_start, step_h)
-
-    block.temp_c = pyo.Var(steps, domain=pyo.Reals)
-    block.heat_kw = pyo.Var(steps, bounds=(0.0, zone.heating_max_kw))
-    block.too_cold_k = pyo.Var(steps, domain=pyo.NonNegativeReals)
-    block.too_warm_k = pyo.Var(steps, domain=pyo.NonNegativeReals)
-    # The step's data objects, looked up once rather than once per row.
-    temp = list(block.temp_c.values())
-    heat = list(block.heat_kw.values())
-    too_cold = list(block.too_cold_k.values())
-    too_warm = list(block.too_warm_k.values())
-
-    rows = _zone_rows(horizon.n_steps, a, resistance, outdoor, gains, initial)
-    columns = [*temp, *heat, *too_cold, *too_warm]
-    block.dynamics = LinearRows(rows.dynamics, rows.dynamics_rhs, rows.dynamics_rhs, columns)
-    block.warm_enough = LinearRows(rows.warm_enough, low, np.full(len(low), np.inf), columns)
-    block.cool_enough = LinearRows(rows.cool_enough, np.full(len(high), -np.inf), high, columns)
-    electric_kw = tuple(MonomialTermExpression((per_heat, h)) if per_heat else 0.0 for h in heat)
-    return ZoneHandle(
+    return _PlannedZone(
         building_id=building_id,
         zone=zone,
-        block=block,
-        occupied=tuple(occupied_at),
-        band_min_c=tuple(low_c),
-        band_max_c=tuple(high_c),
-        outdoor_c=tuple(outdoor_c),
-        gains_kw=tuple(gains_kw),
+        occupied=occupied_at,
+        band_min_c=low,
+        band_max_c=high,
+        outdoor_c=tuple(outdoor.tolist()),
+        gains_kw=gains,
         initial_temp_c=initial,
-        electric_per_heat=per_heat,
-        baseline_heat_kw=tuple(float(v) for v in baseline),
-        baseline_electric_kw=tuple(float(v) * per_heat for v in baseline),
-        temp_c=block.temp_c,
-        heat_kw=block.heat_kw,
-        too_cold_k=block.too_cold_k,
-        too_warm_k=block.too_warm_k,
-        electric_kw=electric_kw,
+        electric_per_heat=heating_electricity_kw(1.0, zone.heating, zone.cop),
+        baseline_heat_kw=baseline_heat_kw(zone, outdoor, gains, occupied, baseline_start, step_h),
     )
+
+
+def _add_zones(
+    model: pyo.ConcreteModel, horizon: Horizon, planned: list[_PlannedZone]
+) -> list[ZoneHandle]:
+    """The zones' variables and rows, all zones of a kind in one component; their handles."""
+    if not planned:
+        return []
+    n = horizon.n_steps
+    size = range(len(planned) * n)
+    model.zone_temp_c = pyo.Var(size, domain=pyo.Reals)
+    model.zone_heat_kw = pyo.Var(size, domain=pyo.NonNegativeReals)
+    model.zone_too_cold_k = pyo.Var(size, domain=pyo.NonNegativeReals)
+    model.zone_too_warm_k = pyo.Var(size, domain=pyo.NonNegativeReals)
+    temp, heat = list(model.zone_temp_c.values()), list(model.zone_heat_kw.values())
+    too_cold, too_warm = list(model.zone_too_cold_k.values()), list(model.zone_too_warm_k.values())
+    # Each zone's rows are over its own [T, Q, s-, s+]; side by side, one block each.
+    columns = [
+        var
+        for k in range(len(planned))
+        for kind in (temp, heat, too_cold, too_warm)
+        for var in kind[k * n : (k + 1) * n]
+    ]
+    for k, zone in enumerate(planned):
+        for q in heat[k * n : (k + 1) * n]:
+            q.setub(zone.zone.heating_max_kw)
+
+    rows = _zone_rows(
+        n,
+        np.array([retention(z.zone, horizon.step_hours) for z in planned]),
+        np.array([z.zone.thermal_resistance_k_per_kw for z in planned]),
+        np.asarray(planned[0].outdoor_c),
+        np.array([z.gains_kw for z in planned]),
+        np.array([np.nan if z.initial_temp_c is None else z.initial_temp_c for z in planned]),
+    )
+    low = np.concatenate([z.band_min_c for z in planned])
+    high = np.concatenate([z.band_max_c for z in planned])
+    model.zone_dynamics = LinearRows(rows.dynamics, rows.dynamics_rhs, rows.dynamics_rhs, columns)
+    model.zone_warm_enough = LinearRows(rows.warm_enough, low, np.full(len(low), np.inf), columns)
+    model.zone_cool_enough = LinearRows(
+        rows.cool_enough, np.full(len(high), -np.inf), high, columns
+    )
+    dynamics = list(model.zone_dynamics.values())
+    handles = []
+    for k, zone in enumerate(planned):
+        steps = slice(k * n, (k + 1) * n)
+        per_heat = zone.electric_per_heat
+        handles.append(
+            ZoneHandle(
+                building_id=zone.building_id,
+                zone=zone.zone,
+                occupied=zone.occupied,
+                band_min_c=tuple(zone.band_min_c.tolist()),
+                band_max_c=tuple(zone.band_max_c.tolist()),
+                outdoor_c=zone.outdoor_c,
+                gains_kw=tuple(zone.gains_kw.tolist()),
+                initial_temp_c=zone.initial_temp_c,
+                electric_per_heat=per_heat,
+                baseline_heat_kw=tuple(zone.baseline_heat_kw.tolist()),
+                baseline_electric_kw=tuple(
+                    float(v) * per_heat for v in zone.baseline_heat_kw.tolist()
+                ),
+                temp_c=tuple(temp[steps]),
+                heat_kw=tuple(heat[steps]),
+                too_cold_k=tuple(too_cold[steps]),
+                too_warm_k=tuple(too_warm[steps]),
+                dynamics=tuple(dynamics[steps]),
+                electric_kw=tuple(
+                    MonomialTermExpression((per_heat, q)) if per_heat else 0.0 for q in heat[steps]
+                ),
+            )
+        )
+    return handles
 
 
 @dataclass(frozen=True)
 class _ZoneRows:
-    """A zone's rows over the columns ``[T_0..T_n-1, Q_0.., s-_0.., s+_0..]``."""
+    """The rows of all zones.
+
+    Zone ``k``'s rows are ``k × T + t``, over its columns ``k × 4T + [T, Q,
+    s-, s+]``: its ``T`` columns of each kind, step by step.
+    """
 
     dynamics: sparse.csr_array
     dynamics_rhs: np.ndarray
@@ -540,41 +588,62 @@ class _ZoneRows:
 
 def _zone_rows(
     n_steps: int,
-    retention_per_step: float,
-    resistance_k_per_kw: float,
+    retention_per_step: np.ndarray,
+    resistance_k_per_kw: np.ndarray,
     outdoor_c: np.ndarray,
     gains_kw: np.ndarray,
-    initial_c: float | None,
+    initial_c: np.ndarray,
 ) -> _ZoneRows:
-    r"""The dynamics as :math:`T_t - a T_{t-1} - (1-a) R Q_t = (1-a)(\theta_t + R g_t)`.
+    r"""The dynamics as :math:`T_t - a T_{t-1} - (1-a) R Q_t = (1-a)(\theta_t + R g_t)`, all zones.
 
     With a measured start :math:`a T^{init}` moves to the right-hand side of
-    step 0; without one, step 0 follows the last step (a periodic day). The
-    comfort rows are :math:`T_t + s^-_t` and :math:`T_t - s^+_t`.
+    step 0; without one (NaN in ``initial_c``), step 0 follows the last step
+    (a periodic day). The comfort rows are :math:`T_t + s^-_t` and
+    :math:`T_t - s^+_t`.
+
+    Parameters
+    ----------
+    n_steps
+        Steps :math:`T`.
+    retention_per_step, resistance_k_per_kw, initial_c
+        Per zone :math:`a`, :math:`R` (K/kW) and the start temperature (°C, NaN for none).
+    outdoor_c
+        Outdoor temperature per step, °C.
+    gains_kw
+        Internal gains per zone and step, kW (zones × steps).
     """
-    a, n = retention_per_step, n_steps
+    n, n_zones = n_steps, len(retention_per_step)
+    a = np.asarray(retention_per_step, dtype=float)[:, None]
+    resistance = np.asarray(resistance_k_per_kw, dtype=float)[:, None]
+    measured = ~np.isnan(initial_c)
+    rhs = (1.0 - a) * (np.asarray(outdoor_c, dtype=float)[None, :] + resistance * gains_kw)
+    rhs[measured, 0] += a[measured, 0] * initial_c[measured]
     steps = np.arange(n)
-    rhs = (1.0 - a) * (np.asarray(outdoor_c, dtype=float) + resistance_k_per_kw * gains_kw)
-    rows = [steps, steps]
-    columns = [steps, n + steps]
-    values = [np.ones(n), np.full(n, -(1.0 - a) * resistance_k_per_kw)]
-    if initial_c is None:
-        rows.append(steps)
-        columns.append((steps - 1) % n)
-        values.append(np.full(n, -a))
-    else:
-        rows.append(steps[1:])
-        columns.append(steps[:-1])
-        values.append(np.full(n - 1, -a))
-        rhs[0] += a * initial_c
-    shape = (n, 4 * n)
+    row = np.arange(n_zones)[:, None] * n + steps  # zones × steps
+    first = np.arange(n_zones)[:, None] * 4 * n  # each zone's first column
+    previous = np.broadcast_to((steps - 1) % n, (n_zones, n)).copy()
+    # With a measured start, step 0 has no previous step among the columns.
+    coupled = np.ones((n_zones, n), dtype=bool)
+    coupled[measured, 0] = False
+    ones = np.ones((n_zones, n))
     dynamics = sparse.coo_array(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=shape
-    ).tocsr()
-    comfort = [np.concatenate([steps, steps]), np.concatenate([steps, 2 * n + steps])]
-    warm_enough = sparse.coo_array((np.ones(2 * n), comfort), shape=shape).tocsr()
-    comfort[1][n:] += n
-    cool_enough = sparse.coo_array(
-        (np.concatenate([np.ones(n), -np.ones(n)]), comfort), shape=shape
-    ).tocsr()
-    return _ZoneRows(dynamics, rhs, warm_enough, cool_enough)
+        (
+            np.concatenate([ones.ravel(), (-(1.0 - a) * resistance * ones).ravel(),
+                            (-a * ones)[coupled]]),
+            (np.concatenate([row.ravel(), row.ravel(), row[coupled]]),
+             np.concatenate([(first + steps).ravel(), (first + n + steps).ravel(),
+                             (first + previous)[coupled]])),
+        ),
+        shape=(n_zones * n, n_zones * 4 * n),
+    ).tocsr()  # fmt: skip
+    temperature = (first + steps).ravel()
+
+    def comfort(slack_offset: int, sign: float) -> sparse.csr_array:
+        return sparse.coo_array(
+            (np.concatenate([ones.ravel(), sign * ones.ravel()]),
+             (np.concatenate([row.ravel(), row.ravel()]),
+              np.concatenate([temperature, (first + slack_offset * n + steps).ravel()]))),
+            shape=(n_zones * n, n_zones * 4 * n),
+        ).tocsr()  # fmt: skip
+
+    return _ZoneRows(dynamics, rhs.ravel(), comfort(2, 1.0), comfort(3, -1.0))

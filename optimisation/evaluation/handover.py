@@ -25,7 +25,6 @@ so the band :math:`\underline T_t` holds in every step from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,16 +119,18 @@ def add_handover(model: ClusterModel, temps_c: Mapping[str, float]) -> None:
     """
     last = model.horizon.n_steps - 1
     penalty = model.options.comfort_penalty_pln_per_kh * 1.0
-    extra: Any = 0.0
-    for building in model.buildings.values():
-        for zone in building.zones.values():
-            wanted = temps_c.get(zone.asset_id)
-            if wanted is None:
-                continue
-            block = zone.block
-            block.handover_short_k = pyo.Var(domain=pyo.NonNegativeReals)
-            block.handover = pyo.Constraint(
-                expr=block.temp_c[last] + block.handover_short_k >= float(wanted)
-            )
-            extra = extra + penalty * block.handover_short_k
-    model.objective.expr = model.objective.expr + extra
+    wanted = [
+        (zone.temp_c[last], float(temps_c[zone.asset_id]))
+        for building in model.buildings.values()
+        for zone in building.zones.values()
+        if zone.asset_id in temps_c
+    ]
+    if not wanted:
+        return
+    m = model.model
+    m.handover_short_k = pyo.Var(range(len(wanted)), domain=pyo.NonNegativeReals)
+    m.handover = pyo.Constraint(
+        range(len(wanted)),
+        rule=lambda _, k: wanted[k][0] + m.handover_short_k[k] >= wanted[k][1],
+    )
+    model.objective.expr = model.objective.expr + penalty * sum(m.handover_short_k.values())

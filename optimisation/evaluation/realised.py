@@ -263,7 +263,7 @@ def _fix_zones(model: ClusterModel, decisions: Decisions) -> tuple[float, float]
             for t in range(model.horizon.n_steps):
                 zone.heat_kw[t].fix(float(heat[t]))
                 zone.temp_c[t].fix(float(temp[t]))
-            zone.block.dynamics.deactivate()
+                zone.dynamics[t].deactivate()
             occupied = np.asarray(zone.occupied, dtype=bool)
             outside = (temp < np.asarray(zone.band_min_c) - COMFORT_TOLERANCE_K) | (
                 temp > np.asarray(zone.band_max_c) + COMFORT_TOLERANCE_K

@@ -296,6 +296,17 @@ def test_the_day_is_periodic_unless_a_start_temperature_is_known(
     temp = values(started, "bldg/el", "temp_c")
     heat = values(started, "bldg/el", "heat_kw")
     assert temp[0] == pytest.approx(a * 17.0 + (1 - a) * (outdoor[0] + heat[0]), abs=1e-6)
+    # The zones measured nothing for stay periodic in the same plan; every later
+    # step of every zone follows from the one before (R = 1 K/kW; 2 kW of gains
+    # while occupied).
+    occupied = occupied_steps(OFFICE_HOURS, inputs.steps, inputs.config.cluster.zone)
+    gains = np.where(occupied, 5.0 * 400.0 / 1000.0, 0.0)
+    for zone_id in ("hp", "el", "dh"):
+        temp = values(started, f"bldg/{zone_id}", "temp_c")
+        heat = values(started, f"bldg/{zone_id}", "heat_kw")
+        before = np.concatenate([[17.0 if zone_id == "el" else temp[-1]], temp[:-1]])
+        expected = a * before + (1 - a) * (outdoor + heat + gains)
+        np.testing.assert_allclose(temp, expected, atol=1e-6)
 
 
 @pytest.mark.parametrize(
