@@ -332,7 +332,7 @@ def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
     step_h = model.horizon.step_hours
     for building_id, building in model.buildings.items():
         rows.add(building_id, "electric_kw", "kW",
-                 values.step_values(building.electric_kw, positions))  # fmt: skip
+                 _terms_kw(building.electric_kw, positions, building_id))  # fmt: skip
         rows.add(building_id, "in_load_forecast_kw", "kW", _clean(building.baseline_electric_kw))
         for zone in building.zones.values():
             temp = values.step_values(zone.temp_c, positions)
@@ -346,7 +346,7 @@ def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
             rows.add(zone.asset_id, "temp_c", "degC", temp)
             rows.add(zone.asset_id, "heat_kw", "kW", values.step_values(zone.heat_kw, positions))
             rows.add(zone.asset_id, "electric_kw", "kW",
-                     values.step_values(zone.electric_kw, positions))  # fmt: skip
+                     _terms_kw(zone.electric_kw, positions, zone.asset_id))  # fmt: skip
             rows.add(zone.asset_id, "comfort_violation_kh", "K h", _clean(outside * step_h))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy import sparse
 
 from cluster.commands import zone_asset_id
@@ -31,7 +31,7 @@ from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.components.forecast_share import ForecastShare
-from optimisation.components.step_rows import linear_expression
+from optimisation.components.step_rows import StepTerms, linear_expression
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
@@ -74,10 +74,9 @@ class ZoneHandle:
     too_cold_k, too_warm_k
         Variables of each step: how far the room ends it below and above the band, K.
     dynamics
-        The zone's rows of ``model.zone_dynamics``, one per step.
+        The zone's dynamics rows of ``model.zone_rows``, one per step.
     electric_kw
-        The electric power drawn in each step, kW: an expression, or 0.0
-        for district heat.
+        The electric power drawn in each step, kW (none for district heat).
     """
 
     building_id: str
@@ -96,7 +95,7 @@ class ZoneHandle:
     too_cold_k: tuple[Any, ...]
     too_warm_k: tuple[Any, ...]
     dynamics: tuple[Any, ...]
-    electric_kw: tuple[Any, ...]
+    electric_kw: StepTerms
 
     @property
     def asset_id(self) -> str:
@@ -114,9 +113,8 @@ class BuildingHandle:
         Its configuration.
     zones
         The zones' handles by zone id.
-    electric_kw, injected_kw
-        The electric power of all zones per step and its negation (the load
-        on the bus), kW: expressions, or numbers without electric heating.
+    electric_kw
+        The electric power of all zones per step, kW.
     baseline_electric_kw
         The uncoordinated zones' electric power per step, kW: what the
         connection point's load forecast is taken to hold.
@@ -129,8 +127,7 @@ class BuildingHandle:
 
     building: PublicBuilding
     zones: Mapping[str, ZoneHandle]
-    electric_kw: tuple[Any, ...]
-    injected_kw: tuple[Any, ...]
+    electric_kw: StepTerms
     baseline_electric_kw: tuple[float, ...]
     comfort_violation_kh: Any
     comfort_penalty_pln: Any
@@ -143,7 +140,7 @@ class BuildingHandle:
             self.building.id,
             self.building.connection_point,
             InjectionKind.LOAD,
-            self.injected_kw,
+            self.electric_kw.scaled(-1.0),
         )
 
     @property
@@ -327,13 +324,13 @@ def add_buildings(
     *,
     excluded_zones: frozenset[str] = frozenset(),
 ) -> dict[str, BuildingHandle]:
-    r"""Add the flexible zones of the public buildings: one variable and one matrix per kind.
+    r"""Add the flexible zones of the public buildings: one variable per kind, one matrix of rows.
 
     The zones' room temperatures, heat and comfort slacks are
     ``model.zone_temp_c``, ``model.zone_heat_kw``, ``model.zone_too_cold_k``
     and ``model.zone_too_warm_k`` (step ``t`` of the ``k``-th zone at
-    ``k × T + t``), their rows ``model.zone_dynamics``,
-    ``model.zone_warm_enough`` and ``model.zone_cool_enough``.
+    ``k × T + t``), their rows ``model.zone_rows``: the dynamics, then the
+    lower and then the upper comfort rows.
 
     A zone named in ``excluded_zones`` (``<building>/<zone>``) is not modelled:
     klaster cannot command it, so its heating stays in the load forecast as it
@@ -406,20 +403,8 @@ def add_buildings(
             planned.append(_plan_zone(building.id, zone, horizon, outdoor, occupied, initial))
     zones = iter(_add_zones(model, horizon, planned))
     handles: dict[str, BuildingHandle] = {}
-    no_power = (0.0,) * horizon.n_steps
     for building in buildings:
         by_id = {zone.id: next(zones) for zone in flexible[building.id]}
-        # Per step one flat sum of the zones' e_t = ε Q_t, and its negation for the bus.
-        electric = [
-            [(q, z.electric_per_heat) for q in z.heat_kw]
-            for z in by_id.values()
-            if z.electric_per_heat
-        ]
-        by_step = list(zip(*electric, strict=True)) if electric else []
-        electric_kw = tuple(linear_expression(terms) for terms in by_step) or no_power
-        injected_kw = (
-            tuple(linear_expression([(q, -e) for q, e in terms]) for terms in by_step) or no_power
-        )
         slack = [
             v
             for z in by_id.values()
@@ -438,8 +423,7 @@ def add_buildings(
         handles[building.id] = BuildingHandle(
             building=building,
             zones=by_id,
-            electric_kw=electric_kw,
-            injected_kw=injected_kw,
+            electric_kw=StepTerms.total([z.electric_kw for z in by_id.values()], horizon.n_steps),
             baseline_electric_kw=tuple(float(v) for v in baseline),
             comfort_violation_kh=violation_kh,
             comfort_penalty_pln=LinearExpression(
@@ -534,12 +518,16 @@ def _add_zones(
     )
     low = np.concatenate([z.band_min_c for z in planned])
     high = np.concatenate([z.band_max_c for z in planned])
-    model.zone_dynamics = LinearRows(rows.dynamics, rows.dynamics_rhs, rows.dynamics_rhs, columns)
-    model.zone_warm_enough = LinearRows(rows.warm_enough, low, np.full(len(low), np.inf), columns)
-    model.zone_cool_enough = LinearRows(
-        rows.cool_enough, np.full(len(high), -np.inf), high, columns
+    # One block of rows (dynamics, then warm enough, then cool enough) over the
+    # zones' columns, so that the compiler looks each column up once.
+    n_rows = len(low)
+    model.zone_rows = LinearRows(
+        sparse.vstack([rows.dynamics, rows.warm_enough, rows.cool_enough], format="csr"),
+        np.concatenate([rows.dynamics_rhs, low, np.full(n_rows, -np.inf)]),
+        np.concatenate([rows.dynamics_rhs, np.full(n_rows, np.inf), high]),
+        columns,
     )
-    dynamics = list(model.zone_dynamics.values())
+    dynamics = list(model.zone_rows.values())[:n_rows]
     handles = []
     for k, zone in enumerate(planned):
         steps = slice(k * n, (k + 1) * n)
@@ -564,8 +552,10 @@ def _add_zones(
                 too_cold_k=tuple(too_cold[steps]),
                 too_warm_k=tuple(too_warm[steps]),
                 dynamics=tuple(dynamics[steps]),
-                electric_kw=tuple(
-                    MonomialTermExpression((per_heat, q)) if per_heat else 0.0 for q in heat[steps]
+                electric_kw=(
+                    StepTerms.of_variables(heat[steps], per_heat)
+                    if per_heat
+                    else StepTerms.total([], n)
                 ),
             )
         )

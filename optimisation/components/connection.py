@@ -228,15 +228,15 @@ def add_connection_points(
     imports = {
         p.connection_point.id: p.drawn_kw or exports[p.connection_point.id][0] for p in points
     }
-    overrun_kw = _add_hourly_maxima(model, "overrun", horizon, [
-        (imports[p.connection_point.id], p.connection_point.contracted_capacity_kw, p)
-        for p in points
-    ])  # fmt: skip
-    headroom_kw = _add_hourly_maxima(model, "headroom", horizon, [
-        (imports[p.connection_point.id], p.headroom_limit_kw, p) for p in points
-        if p.headroom_limit_kw is not None
-        and _import_can_reach(p.headroom_limit_kw, p.load_kw, p.on_bus)
-    ])  # fmt: skip
+    overrun_kw, headroom_kw = _add_hourly_maxima(
+        model,
+        horizon,
+        [(imports[p.connection_point.id], p.connection_point.contracted_capacity_kw, p)
+         for p in points],
+        [(imports[p.connection_point.id], p.headroom_limit_kw, p) for p in points
+         if p.headroom_limit_kw is not None
+         and _import_can_reach(p.headroom_limit_kw, p.load_kw, p.on_bus)],
+    )  # fmt: skip
     for point in points:
         cp = point.connection_point
         price = point.overrun_price_pln_per_kw
@@ -323,48 +323,55 @@ def _add_import_and_export(
 
 def _add_hourly_maxima(
     model: pyo.ConcreteModel,
-    name: str,
     horizon: Horizon,
-    limits: list[tuple[StepTerms, float, _Point]],
-) -> dict[str, tuple[Any, ...]]:
-    r"""Per point and clock hour the largest import above a limit.
+    overrun: list[tuple[StepTerms, float, _Point]],
+    headroom: list[tuple[StepTerms, float, _Point]],
+) -> tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+    r"""Per point and clock hour the largest import above its limit, :math:`o_h` and :math:`g_h`.
 
-    The rows are :math:`p^{imp}_t - o_{h(t)} \le C`: the variables are
-    ``model.point_<name>_kw`` (hour ``h`` of the ``k``-th point at
-    ``k × H + h``), the rows ``model.hourly_<name>`` (step ``t`` at ``k × T + t``).
+    The rows are :math:`p^{imp}_t - o_{h(t)} \le C` for the overrun and
+    :math:`p^{imp}_t - g_{h(t)} \le C - H` for the headroom; the variables
+    ``model.point_overrun_kw`` and ``model.point_headroom_kw`` (hour ``h`` of
+    the ``k``-th point at ``k × H + h``), the rows one block,
+    ``model.hourly_maxima`` (the overrun's, then the headroom's; step ``t``
+    of the ``k``-th point at ``k × T + t``): a point's import is in both, and
+    the compiler looks each of its variables up once.
 
     Parameters
     ----------
-    name
-        ``overrun`` (limit: the contracted capacity) or ``headroom`` (the
-        capacity less the headroom).
-    limits
-        Per point its import :math:`p^{imp}_t` (kW), its limit :math:`C`
-        (kW) and the point.
+    overrun, headroom
+        Per point its import :math:`p^{imp}_t` (kW), its limit (kW) and the point.
 
     Returns
     -------
-    dict
-        Point id → its variable of each hour, kW.
+    tuple
+        The overrun's and the headroom's variables of each hour, kW, by point id.
     """
-    if not limits:
-        return {}
     n, n_hours = horizon.n_steps, len(horizon.hour_set)
-    variable = pyo.Var(range(len(limits) * n_hours), domain=pyo.NonNegativeReals)
-    model.add_component(f"point_{name}_kw", variable)
-    maxima = list(variable.values())
-    rows = StepRows(len(limits) * n)
-    upper = []
-    by_point: dict[str, tuple[Any, ...]] = {}
-    for k, (imports, limit_kw, point) in enumerate(limits):
-        hourly = tuple(maxima[k * n_hours : (k + 1) * n_hours])
-        rows.add_block(k * n, imports)
-        rows.add_block(k * n, StepTerms.of_variables(hourly, step_of=horizon.hour_of_step), -1.0)
-        upper.append(limit_kw - imports.constant)
-        by_point[point.connection_point.id] = hourly
-    upper_kw = np.concatenate(upper)
-    model.add_component(f"hourly_{name}", rows.build(np.full(len(upper_kw), -np.inf), upper_kw))
-    return by_point
+    rows = StepRows((len(overrun) + len(headroom)) * n)
+    upper: list[np.ndarray] = []
+    maxima: list[dict[str, tuple[Any, ...]]] = []
+    for name, limits in (("overrun", overrun), ("headroom", headroom)):
+        by_point: dict[str, tuple[Any, ...]] = {}
+        maxima.append(by_point)
+        if not limits:
+            continue
+        variable = pyo.Var(range(len(limits) * n_hours), domain=pyo.NonNegativeReals)
+        model.add_component(f"point_{name}_kw", variable)
+        hourly_vars = list(variable.values())
+        for k, (imports, limit_kw, point) in enumerate(limits):
+            hourly = tuple(hourly_vars[k * n_hours : (k + 1) * n_hours])
+            first = len(upper) * n
+            rows.add_block(first, imports)
+            rows.add_block(
+                first, StepTerms.of_variables(hourly, step_of=horizon.hour_of_step), -1.0
+            )
+            upper.append(limit_kw - imports.constant)
+            by_point[point.connection_point.id] = hourly
+    if upper:
+        upper_kw = np.concatenate(upper)
+        model.hourly_maxima = rows.build(np.full(len(upper_kw), -np.inf), upper_kw)
+    return maxima[0], maxima[1]
 
 
 def _known_point(point: _Point, imports: StepTerms, horizon: Horizon) -> ConnectionPointHandle:

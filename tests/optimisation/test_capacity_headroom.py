@@ -90,7 +90,7 @@ def test_zero_headroom_builds_no_headroom_variables() -> None:
     without = build_model(inputs, ModelOptions(capacity_headroom_pct=0.0))
     with_headroom = build_model(inputs, ModelOptions(capacity_headroom_pct=5.0))
     assert not hasattr(without.model, "point_headroom_kw")
-    assert not hasattr(without.model, "hourly_headroom")
+    assert len(without.model.hourly_maxima) == without.horizon.n_steps  # the overrun's alone
     assert without.connection_points["cp"].headroom_kw is None
     assert CostComponent.CAPACITY_HEADROOM not in {t.component for t in without.cost_terms}
     # One variable per hour and one row per step more with a headroom.

@@ -29,7 +29,7 @@ def test_a_point_with_no_asset_is_numbers_and_its_charges_are_the_tariffs() -> N
     point = model.connection_points["cp"]
 
     assert point.never_exports
-    for component in ("point_import_kw", "point_overrun_kw", "bus_balance", "hourly_overrun"):
+    for component in ("point_import_kw", "point_overrun_kw", "bus_balance", "hourly_maxima"):
         assert not hasattr(model.model, component)
     assert point.overrun_kw == (30.0, 0.0)
     assert point.headroom_kw == (40.0, 0.0)
@@ -73,7 +73,9 @@ def test_a_point_whose_assets_only_draw_imports_their_power_with_no_variable_of_
     point = model.connection_points["cp"]
     assert point.never_exports
     assert not hasattr(model.model, "point_import_kw") and not hasattr(model.model, "bus_balance")
-    assert len(model.model.hourly_overrun) == len(inputs.steps)
+    # Its hourly maxima are variables, with a row per step for the overrun and the headroom.
+    assert all(var.is_variable_type() for var in point.overrun_kw)
+    assert len(model.model.hourly_maxima) == 2 * len(inputs.steps)
 
     result = solve(model)
     assert result.status is SolveStatus.OPTIMAL
