@@ -16,6 +16,7 @@ with its feasibility tolerance rather than exactly.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -280,7 +281,7 @@ def _compile(model: pyo.ConcreteModel) -> StandardForm:
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
     variables = columns.variables
-    lower_bound, upper_bound, integer = _column_bounds(variables)
+    lower_bound, upper_bound, integer = column_bounds(variables)
     for j in np.flatnonzero(np.fromiter(map(attrgetter("fixed"), variables), bool, n_cols)):
         lower_bound[j] = upper_bound[j] = variables[j].value
     return StandardForm(
@@ -296,7 +297,7 @@ def _compile(model: pyo.ConcreteModel) -> StandardForm:
     )
 
 
-def _column_bounds(variables: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def column_bounds(variables: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each column's lower and upper bound (``-inf``/``inf`` where open) and whether it is integer.
 
     Pyomo 6.10 keeps on each variable its own bounds (``_lb``, ``_ub``: a

@@ -16,6 +16,7 @@ from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.components.step_rows import StepRows, StepTerms, linear_expression
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
+from optimisation.standard_form import column_bounds
 
 
 @dataclass(frozen=True)
@@ -433,20 +434,15 @@ def _import_without_export(load_kw: tuple[float, ...], injected: StepTerms) -> S
     drawn = injected.scaled(-1.0, np.asarray(load_kw, dtype=float))
     if (drawn.constant < 0).any():
         return None
-    variables = drawn.variables
-    columns, coefficients = drawn.columns.tolist(), drawn.coefficients.tolist()
-    if all(_adds(variables[j], c) for j, c in zip(columns, coefficients, strict=True)):
+    if drawn.n_entries == 0:
         return drawn
-    return None
-
-
-def _adds(var: Any, coefficient: float) -> bool:
-    """Whether ``coefficient × var`` can never be below zero, from the variable's bounds."""
-    if coefficient > 0:
-        return var.lb is not None and var.lb >= 0
-    if coefficient < 0:
-        return var.ub is not None and var.ub <= 0
-    return True
+    # Each entry adds when its variable's bounds keep its sign: >= 0 under a
+    # positive coefficient, <= 0 under a negative one.
+    lower, upper, _ = column_bounds(drawn.variables)
+    coefficient, column = drawn.coefficients, drawn.columns
+    adds = np.where(coefficient > 0, lower[column] >= 0, True)
+    adds &= np.where(coefficient < 0, upper[column] <= 0, True)
+    return drawn if adds.all() else None
 
 
 def at_each_step(component: Any, horizon: Horizon) -> list[Any]:

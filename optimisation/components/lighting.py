@@ -235,9 +235,16 @@ def add_lighting(
         classes: list[LightingClass | None] = [None] * horizon.n_steps
         floors = [0] * horizon.n_steps
         options: list[tuple[Any, ...]] = [()] * horizon.n_steps
+        # A night needs a handful of classes: each one's floor is looked up once.
+        floor_of: dict[int, tuple[int, tuple[int, ...]]] = {}
         for t, step_class in zip(lit, needed, strict=True):
             classes[t] = step_class
-            floors[t], options[t] = _floor_and_options(step_class, design, dim_steps_pct)
+            found = floor_of.get(id(step_class))
+            if found is None:
+                found = floor_of[id(step_class)] = _floor_and_options(
+                    step_class, design, dim_steps_pct
+                )
+            floors[t], options[t] = found
         if given_dim_pct is not None and circuit.id in given_dim_pct:
             # At every step, lit or not: an unlit step draws nothing at any level.
             options = [(float(d),) for d in given_dim_pct[circuit.id]]

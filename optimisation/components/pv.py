@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 
 from cluster.config import PVPlant
 from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
+from optimisation.components.step_rows import StepTerms
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 
@@ -22,36 +24,39 @@ class PVPlantHandle:
     ----------
     plant
         The plant's configuration.
-    block
-        Its Pyomo block.
     available_kw
         Available output per step (forecast, capped at the inverter limit), kW.
     output_kw
-        Variable: output delivered per step, kW.
-    curtailed_kw
-        Expression: available minus delivered per step, kW.
+        Variable of each step: output delivered, kW (data of ``model.pv_output_kw``).
     """
 
     plant: PVPlant
-    block: Any
     available_kw: tuple[float, ...]
-    output_kw: Any
-    curtailed_kw: Any
+    output_kw: tuple[Any, ...]
+
+    @property
+    def curtailed_kw(self) -> tuple[Any, ...]:
+        """Available minus delivered per step, kW: expressions."""
+        return tuple(a - p for a, p in zip(self.available_kw, self.output_kw, strict=True))
 
     @property
     def injection(self) -> Injection:
         """The plant's output on its connection point's bus."""
         return Injection(
-            self.plant.id, self.plant.connection_point, InjectionKind.GENERATION, self.output_kw
+            self.plant.id,
+            self.plant.connection_point,
+            InjectionKind.GENERATION,
+            StepTerms.of_variables(self.output_kw),
         )
 
 
 def add_pv_plants(
     model: pyo.ConcreteModel, horizon: Horizon, inputs: PlanningInputs
 ) -> dict[str, PVPlantHandle]:
-    r"""Add one block per PV plant, as ``model.pv_plants[plant_id]``.
+    r"""Add the PV plants' output, one variable for all plants, as ``model.pv_output_kw``.
 
-    Bounds and definitions, for every step :math:`t`:
+    Step ``t`` of the ``k``-th plant is ``k × T + t``. Bounds and
+    definitions, for every step :math:`t`:
 
     .. math::
 
@@ -60,9 +65,9 @@ def add_pv_plants(
     - :math:`\bar p^{pv}_t` available output, kW: the forecast
       ``SeriesId.pv(plant)``, capped at ``inverter_limit_kw`` in case the
       forecast overshoots it;
-    - :math:`p^{pv}_t` output delivered, kW (variable ``output_kw``); the
-      inverter's active-power limit curtails the rest;
-    - :math:`c^{pv}_t` curtailed power, kW (expression ``curtailed_kw``).
+    - :math:`p^{pv}_t` output delivered, kW (``output_kw``); the inverter's
+      active-power limit curtails the rest;
+    - :math:`c^{pv}_t` curtailed power, kW (``curtailed_kw``).
 
     Curtailment has no cost of its own: the plant earns through the balance
     (less import, or a sale), so the optimiser curtails only when a kWh
@@ -70,26 +75,15 @@ def add_pv_plants(
     an export limit.
     """
     plants = inputs.config.assets.pv_plants
-    model.pv_plants = pyo.Block([p.id for p in plants])
+    n = horizon.n_steps
+    model.pv_output_kw = pyo.Var(range(len(plants) * n), domain=pyo.NonNegativeReals)
+    outputs = list(model.pv_output_kw.values())
     handles: dict[str, PVPlantHandle] = {}
-    for plant in plants:
-        block = model.pv_plants[plant.id]
+    for k, plant in enumerate(plants):
         forecast = inputs.series(SeriesId.pv(plant.id))
-        available = tuple(float(min(v, plant.inverter_limit_kw)) for v in forecast)
-        block.output_kw = pyo.Var(
-            horizon.step_set,
-            domain=pyo.NonNegativeReals,
-            bounds=lambda _b, t, avail=available: (0.0, avail[t]),
-        )
-        output = list(block.output_kw.values())
-        block.curtailed_kw = pyo.Expression(
-            horizon.step_set, rule=lambda _b, t, avail=available, out=output: avail[t] - out[t]
-        )
-        handles[plant.id] = PVPlantHandle(
-            plant=plant,
-            block=block,
-            available_kw=available,
-            output_kw=block.output_kw,
-            curtailed_kw=block.curtailed_kw,
-        )
+        available = tuple(np.minimum(forecast, plant.inverter_limit_kw).tolist())
+        output = tuple(outputs[k * n : (k + 1) * n])
+        for var, most in zip(output, available, strict=True):
+            var.setub(most)
+        handles[plant.id] = PVPlantHandle(plant=plant, available_kw=available, output_kw=output)
     return handles
