@@ -61,15 +61,19 @@ def run_tier(tier: Tier) -> dict[str, Any]:
     """Generate, build, solve and extract one tier in this process; times in s."""
     import pyomo.environ as pyo
 
-    # Pyomo's compiler to matrices imports scipy.stats on first use (~1 s); in
-    # `klaster schedule` the forecasting stage has imported it long before.
+    # Pyomo's compiler to matrices imports scipy.stats on first use (~1 s), and
+    # the first holiday calendar loads the holidays package's country data
+    # (~0.06 s); in `klaster schedule` the forecasting stage has done both long
+    # before the build.
     import scipy.stats  # noqa: F401
 
-    from bench.clusters import generate_cluster, synthetic_inputs
+    from bench.clusters import BENCH_DAY, generate_cluster, synthetic_inputs
+    from cluster.calendar import public_holidays
     from optimisation.extract import extract_schedule
     from optimisation.model import build_model
     from optimisation.solve import SolveOptions, solve
 
+    public_holidays([BENCH_DAY.year], "PL")
     started = time.perf_counter()
     config = generate_cluster(n_members=tier.n_members, n_pv=tier.n_pv,
                               n_batteries=tier.n_batteries,

@@ -10,13 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
+from scipy import sparse
 
 from cluster.config import Battery
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
+from optimisation.components.step_rows import StepTerms, linear_expression
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
+from optimisation.rows import LinearRows
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class BatteryHandle:
     soc_kwh
         Variable: energy stored at the END of each step, kWh.
     net_discharge_kw
-        Expression: discharge minus charge per step, kW (positive discharging).
+        Discharge minus charge per step, kW (positive discharging).
     cycle_cost_pln
         Expression: the wear cost of the energy discharged over the planned steps, PLN.
     """
@@ -54,7 +58,7 @@ class BatteryHandle:
     discharge_kw: Any
     is_charging: Any
     soc_kwh: Any
-    net_discharge_kw: Any
+    net_discharge_kw: StepTerms
     cycle_cost_pln: Any
 
     @property
@@ -80,6 +84,11 @@ def add_batteries(
     end_soc_pct: Mapping[str, float],
 ) -> dict[str, BatteryHandle]:
     r"""Add one block per battery, as ``model.batteries[battery_id]``.
+
+    Its power limits and state-of-charge dynamics are one block of rows,
+    ``rows`` (the charge limits, the discharge limits, then the dynamics, one
+    per step each), built from arrays; ``end_of_day_soc`` is a row of its own
+    (a declared soft group).
 
     For every step :math:`t` (:math:`T` steps, :math:`t = 0 \dots T-1`):
 
@@ -135,28 +144,14 @@ def add_batteries(
         block.is_charging = pyo.Var(horizon.step_set, domain=pyo.Binary)
         block.soc_kwh = pyo.Var(horizon.step_set, bounds=soc_bounds)
 
-        block.charge_only_when_charging = pyo.Constraint(
-            horizon.step_set, rule=lambda b, t, p=power: b.charge_kw[t] <= p * b.is_charging[t]
-        )
-        block.discharge_only_when_not_charging = pyo.Constraint(
-            horizon.step_set,
-            rule=lambda b, t, p=power: b.discharge_kw[t] <= p * (1 - b.is_charging[t]),
-        )
-
-        def soc_dynamics(b: Any, t: int, eta: float = eta, start: float = soc_initial) -> Any:
-            previous = start if t == 0 else b.soc_kwh[t - 1]
-            flow = eta * b.charge_kw[t] - b.discharge_kw[t] / eta
-            return b.soc_kwh[t] == previous + flow * step_h
-
-        block.soc_dynamics = pyo.Constraint(horizon.step_set, rule=soc_dynamics)
+        block.rows = _battery_rows(
+            horizon.n_steps, power, eta, step_h, soc_initial,
+            [*block.charge_kw.values(), *block.discharge_kw.values(),
+             *block.is_charging.values(), *block.soc_kwh.values()],
+        )  # fmt: skip
         block.end_of_day_soc = pyo.Constraint(expr=block.soc_kwh[last] >= soc_end_min)
-        block.net_discharge_kw = pyo.Expression(
-            horizon.step_set, rule=lambda b, t: b.discharge_kw[t] - b.charge_kw[t]
-        )
+        discharge = list(block.discharge_kw.values())
         cycle_price = battery.cycle_cost_pln_per_mwh * step_h / 1000.0
-        block.cycle_cost_pln = pyo.Expression(
-            expr=cycle_price * sum(block.discharge_kw[t] for t in horizon.step_set)
-        )
         handles[battery.id] = BatteryHandle(
             battery=battery,
             block=block,
@@ -167,7 +162,40 @@ def add_batteries(
             discharge_kw=block.discharge_kw,
             is_charging=block.is_charging,
             soc_kwh=block.soc_kwh,
-            net_discharge_kw=block.net_discharge_kw,
-            cycle_cost_pln=block.cycle_cost_pln,
+            net_discharge_kw=StepTerms.total(
+                [
+                    StepTerms.of_variables(discharge),
+                    StepTerms.of_variables(list(block.charge_kw.values()), -1.0),
+                ],
+                horizon.n_steps,
+            ),
+            cycle_cost_pln=linear_expression([(d, cycle_price) for d in discharge]),
         )
     return handles
+
+
+def _battery_rows(n_steps: int, power_kw: float, efficiency: float, step_h: float,
+                  soc_initial_kwh: float, columns: list[Any]) -> LinearRows:  # fmt: skip
+    r"""The rows over ``[p^{ch}, p^{dis}, b, e]`` (``T`` columns each, step by step).
+
+    :math:`p^{ch}_t - P b_t \le 0`, then :math:`p^{dis}_t + P b_t \le P`, then
+    :math:`e_t - e_{t-1} - \eta \Delta t\,p^{ch}_t + \Delta t / \eta\,p^{dis}_t = 0`
+    with :math:`e_{-1}` moved to the right-hand side of step 0 as :math:`e^{init}`.
+    """
+    n = n_steps
+    steps = np.arange(n)
+    charge, discharge, charging, soc = steps, n + steps, 2 * n + steps, 3 * n + steps
+    ones = np.ones(n)
+    rows = [steps, steps, n + steps, n + steps, 2 * n + steps, 2 * n + steps, 2 * n + steps,
+            2 * n + steps[1:]]  # fmt: skip
+    cols = [charge, charging, discharge, charging, soc, charge, discharge, soc[:-1]]
+    values = [ones, -power_kw * ones, ones, power_kw * ones, ones,
+              -efficiency * step_h * ones, step_h / efficiency * ones, -ones[1:]]  # fmt: skip
+    matrix = sparse.coo_array(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(3 * n, 4 * n)
+    ).tocsr()
+    dynamics = np.zeros(n)
+    dynamics[0] = soc_initial_kwh
+    lower = np.concatenate([np.full(2 * n, -np.inf), dynamics])
+    upper = np.concatenate([np.zeros(n), np.full(n, power_kw), dynamics])
+    return LinearRows(matrix, lower, upper, columns)
