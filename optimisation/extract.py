@@ -32,7 +32,7 @@ from pyomo.core.expr.numvalue import NumericConstant
 
 from cluster.schedule import ASSET_COLUMNS, CLUSTER_COLUMNS, CONNECTION_POINT_COLUMNS, Schedule
 from optimisation.components.building import setpoint_plan_c
-from optimisation.components.bus import Injection, InjectionKind
+from optimisation.components.bus import InjectionKind
 from optimisation.components.costs import CostComponent
 from optimisation.components.step_rows import StepTerms
 from optimisation.errors import NoPlanError, OptimisationError
@@ -243,58 +243,61 @@ def _repeated(labels: Sequence[str], counts: Sequence[int] | int) -> Any:
     return pd.array(text.take(np.repeat(np.arange(len(labels)), counts)), dtype="str")
 
 
-def _terms_kw(terms: StepTerms, positions: range, what: str) -> np.ndarray:
-    """Values of a power given as entries over variables: one vectorised product, no walk."""
+def _terms_kw(many: Sequence[StepTerms], positions: range,
+              what: Callable[[int], str]) -> np.ndarray:  # fmt: skip
+    """Values of powers given as entries over variables, one row each: evaluated all at once.
+
+    ``what(k)`` names the ``k``-th power for the message when a variable holds no value.
+    """
     try:
-        return _clean(terms.values()[positions])
+        return _clean(StepTerms.values_of(many, len(positions))[:, positions])
     except TypeError:
-        raise _no_value_error(what) from None
+        for k, terms in enumerate(many):
+            try:
+                terms.values()
+            except TypeError:
+                raise _no_value_error(what(k)) from None
+        raise
 
 
-def _injected_kw(values: _Evaluator, injection: Injection, positions: range) -> np.ndarray:
-    """An asset's power onto its bus at the plan, kW."""
-    if isinstance(injection.power_kw, StepTerms):
-        return _terms_kw(injection.power_kw, positions, f"the power of {injection.asset_id}")
-    return values.step_values(injection.power_kw, positions)
-
-
-def _sum_injections(values: _Evaluator, injections: Iterable[Injection], kind: InjectionKind,
-                    positions: range) -> np.ndarray:  # fmt: skip
-    total = np.zeros(len(positions))
-    for injection in injections:
-        if injection.kind is kind:
-            total += _injected_kw(values, injection, positions)
-    return total
-
-
-def _connection_point_frame(model: ClusterModel, values: _Evaluator,
-                            positions: range) -> pd.DataFrame:  # fmt: skip
+def _connection_point_frame(model: ClusterModel, positions: range) -> pd.DataFrame:
     handles = list(model.connection_points.values())
-    columns: dict[str, list[np.ndarray]] = {
-        "load_kw": [], "generation_kw": [], "battery_net_kw": [], "import_kw": [], "export_kw": []
-    }  # fmt: skip
-    for handle in handles:
-        on_bus = handle.injections
-        # A controllable load is injected as negative power; it belongs to the load column.
-        load = np.asarray(handle.load_kw) - _sum_injections(
-            values, on_bus, InjectionKind.LOAD, positions
-        )
-        generation = _sum_injections(values, on_bus, InjectionKind.GENERATION, positions)
-        battery_net = _sum_injections(values, on_bus, InjectionKind.STORAGE, positions)
-        columns["load_kw"].append(_clean(load))
-        columns["generation_kw"].append(generation)
-        columns["battery_net_kw"].append(battery_net)
-        columns["import_kw"].append(
-            _terms_kw(handle.imports, positions, f"the import at {handle.connection_point.id}")
-        )
-        columns["export_kw"].append(values.step_values(handle.export_kw, positions))
-    n_steps = len(positions)
+    n_points, n_steps = len(handles), len(positions)
+    injections = [injection for handle in handles for injection in handle.injections]
+    powers = _terms_kw([i.power_kw for i in injections], positions,
+                       lambda k: f"the power of {injections[k].asset_id}")  # fmt: skip
+    point_of = np.repeat(np.arange(n_points), [len(handle.injections) for handle in handles])
+    kinds = np.array([injection.kind for injection in injections], dtype=object)
+
+    def total(kind: InjectionKind) -> np.ndarray:
+        """The points' sums of one kind of injection, a row per point, kW."""
+        sums = np.zeros((n_points, n_steps))
+        chosen = kinds == kind
+        np.add.at(sums, point_of[chosen], powers[chosen])
+        return sums
+
+    # A controllable load is injected as negative power; it belongs to the load column.
+    load = np.array([handle.load_kw for handle in handles]).reshape(n_points, -1)[:, positions]
+    imports = _terms_kw([h.imports for h in handles], positions,
+                        lambda k: f"the import at {handles[k].connection_point.id}")  # fmt: skip
+    exports = np.array(
+        [[getattr(e, "value", e) for e in handle.export_kw] for handle in handles], dtype=float
+    ).reshape(n_points, -1)[:, positions]
+    if np.isnan(exports).any():
+        raise _no_value_error("an export variable")
+    columns = {
+        "load_kw": _clean(load - total(InjectionKind.LOAD)),
+        "generation_kw": total(InjectionKind.GENERATION),
+        "battery_net_kw": total(InjectionKind.STORAGE),
+        "import_kw": imports,
+        "export_kw": _clean(exports),
+    }
     ids = [handle.connection_point.id for handle in handles]
     capacities = np.array([handle.connection_point.contracted_capacity_kw for handle in handles])
     frame = {
-        "ts": model.horizon.steps.take(np.tile(np.arange(n_steps), len(handles))),
+        "ts": model.horizon.steps.take(np.tile(np.asarray(positions), n_points)),
         "connection_point": _repeated(ids, n_steps),
-        **{column: np.concatenate(parts) for column, parts in columns.items()},
+        **{column: values.ravel() for column, values in columns.items()},
         "contracted_capacity_kw": np.repeat(capacities, n_steps),
     }
     return pd.DataFrame({column: frame[column] for column in CONNECTION_POINT_COLUMNS})
@@ -330,9 +333,14 @@ def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
                    rows: _AssetRows) -> None:  # fmt: skip
     """Rows of the buildings and of their zones (asset ``<building>/<zone>``)."""
     step_h = model.horizon.step_hours
-    for building_id, building in model.buildings.items():
-        rows.add(building_id, "electric_kw", "kW",
-                 _terms_kw(building.electric_kw, positions, building_id))  # fmt: skip
+    buildings = list(model.buildings.items())
+    zones = [zone for _, building in buildings for zone in building.zones.values()]
+    building_kw = iter(_terms_kw([b.electric_kw for _, b in buildings], positions,
+                                 lambda k: buildings[k][0]))  # fmt: skip
+    zone_kw = iter(_terms_kw([z.electric_kw for z in zones], positions,
+                             lambda k: zones[k].asset_id))  # fmt: skip
+    for building_id, building in buildings:
+        rows.add(building_id, "electric_kw", "kW", next(building_kw))
         rows.add(building_id, "in_load_forecast_kw", "kW", _clean(building.baseline_electric_kw))
         for zone in building.zones.values():
             temp = values.step_values(zone.temp_c, positions)
@@ -345,23 +353,25 @@ def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
             rows.add(zone.asset_id, "setpoint_c", "degC", setpoint)
             rows.add(zone.asset_id, "temp_c", "degC", temp)
             rows.add(zone.asset_id, "heat_kw", "kW", values.step_values(zone.heat_kw, positions))
-            rows.add(zone.asset_id, "electric_kw", "kW",
-                     _terms_kw(zone.electric_kw, positions, zone.asset_id))  # fmt: skip
+            rows.add(zone.asset_id, "electric_kw", "kW", next(zone_kw))
             rows.add(zone.asset_id, "comfort_violation_kh", "K h", _clean(outside * step_h))
 
 
 def _lighting_rows(model: ClusterModel, values: _Evaluator, positions: range,
                    rows: _AssetRows) -> None:  # fmt: skip
     """Rows of the street-lighting circuits; ``class`` and ``min_dim_pct`` where lamps burn."""
-    for circuit_id, circuit in model.lighting_circuits.items():
-        # The dim level is a sum of binaries: within the solver's tolerance of a whole %.
-        dim = np.round(_terms_kw(circuit.dim_pct, positions, f"the dim level of {circuit_id}"), 6)
+    circuits = list(model.lighting_circuits.items())
+    # The dim level is a sum of binaries: within the solver's tolerance of a whole %.
+    dims = np.round(_terms_kw([c.dim_pct for _, c in circuits], positions,
+                              lambda k: f"the dim level of {circuits[k][0]}"), 6)  # fmt: skip
+    powers = _terms_kw([c.power_kw for _, c in circuits], positions,
+                       lambda k: f"the power of {circuits[k][0]}")  # fmt: skip
+    for (circuit_id, circuit), dim, power_kw in zip(circuits, dims, powers, strict=True):
         lit = [t for t in positions if circuit.on_fraction[t] > 0]
         classes = np.array([c.number for c in circuit.classes if c is not None], dtype=float)
         floors = np.array([circuit.min_dim_pct[t] for t in lit], dtype=float)
         rows.add(circuit_id, "dim_pct", "%", dim)
         rows.add(circuit_id, "on", "-", np.array(circuit.on, dtype=float))
-        power_kw = _terms_kw(circuit.power_kw, positions, f"the power of {circuit_id}")
         rows.add(circuit_id, "power_kw", "kW", power_kw)
         rows.add(circuit_id, "in_load_forecast_kw", "kW", _clean(circuit.in_forecast_kw))
         rows.add(circuit_id, "class", "-", classes, lit)
@@ -465,7 +475,7 @@ def _schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveResult) 
     """The schedule of :func:`extract_schedule`, from a model known to hold a plan."""
     positions = range(model.horizon.n_steps)
     values = _Evaluator()
-    points = _connection_point_frame(model, values, positions)
+    points = _connection_point_frame(model, positions)
     meta: dict[str, Any] = {
         "cluster": inputs.config.cluster.name,
         "n_steps": model.horizon.n_steps,

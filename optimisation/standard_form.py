@@ -174,29 +174,6 @@ class _Walker:
         return float(repn.constant)
 
 
-def linear_terms(expr: Any) -> tuple[list[tuple[Any, float]], float]:
-    """A linear expression, variable or number as (variable, coefficient) terms and a constant.
-
-    A variable may appear in more than one term.
-
-    Raises
-    ------
-    OptimisationError
-        If the expression is not linear.
-    """
-    if expr.__class__ in native_numeric_types:
-        # Most steps of most assets' powers are numbers: no walk, no list of terms.
-        return [], float(expr)
-    terms: list[tuple[Any, float]] = []
-    constant = _collect(expr, 1.0, terms)
-    if constant is not None:
-        return terms, constant
-    terms.clear()
-    columns, index, data = _Columns(), array("i"), array("d")
-    constant = _Walker().terms(expr, str(expr), columns, index, data)
-    return [(columns.variables[j], coef) for j, coef in zip(index, data, strict=True)], constant
-
-
 def _bound(value: Any) -> float | None:
     if value is None or value.__class__ in native_numeric_types:
         return value

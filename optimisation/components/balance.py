@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from optimisation.components.connection import ConnectionPointHandle, at_each_step
+from optimisation.components.connection import ConnectionPointHandle
 from optimisation.components.purchasing import PurchasingHandle
 from optimisation.components.step_rows import StepRows, StepTerms
 from optimisation.horizon import Horizon
@@ -63,7 +63,7 @@ def add_cluster_balance(
         right_hand_side -= cp.imports.constant
         if not cp.never_exports:
             rows.add_block(0, StepTerms.of_variables(cp.export_kw), -1.0)
-    rows.add_block(0, StepTerms.of_variables(at_each_step(purchasing.buy_kw, horizon)), -1.0)
-    rows.add_block(0, StepTerms.of_variables(at_each_step(purchasing.sell_kw, horizon)))
+    rows.add_block(0, StepTerms.of_variables(list(purchasing.buy_kw.values())), -1.0)
+    rows.add_block(0, StepTerms.of_variables(list(purchasing.sell_kw.values())))
     block.power_balance = rows.build(right_hand_side, right_hand_side)
     return ClusterBalanceHandle(block=block, power_balance=block.power_balance)

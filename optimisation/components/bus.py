@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from optimisation.components.step_rows import StepTerms
 
 
 class InjectionKind(StrEnum):
@@ -33,13 +34,10 @@ class Injection:
     kind
         Which schedule column the power belongs to.
     power_kw
-        Power into the bus per step, kW; consumption is negative: a Pyomo
-        component indexed by the horizon's steps (variable, expression or
-        parameter), a tuple with a linear expression or a number per step,
-        or :class:`~optimisation.components.step_rows.StepTerms`.
+        Power into the bus per step, kW; consumption is negative.
     """
 
     asset_id: str
     connection_point: str
     kind: InjectionKind
-    power_kw: Any
+    power_kw: StepTerms

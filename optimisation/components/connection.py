@@ -78,11 +78,6 @@ class ConnectionPointHandle:
     capacity_headroom_pln: Any = None
 
     @property
-    def import_kw(self) -> tuple[Any, ...]:
-        """Power drawn from the grid per step, kW: a variable, an expression or a number."""
-        return self.imports.expressions()
-
-    @property
     def cost_terms(self) -> tuple[CostTerm, ...]:
         """The point's distribution charges and headroom penalty.
 
@@ -205,7 +200,7 @@ def add_connection_points(
         tariff = tariffs[cp.tariff]
         capacity_rate = tariff.capacity_rate_pln_per_kw_month
         injected = StepTerms.total(
-            [injection_terms(i, horizon) for i in by_point[cp.id]], horizon.n_steps
+            [injection.power_kw for injection in by_point[cp.id]], horizon.n_steps
         )
         point = _Point(
             cp, tariff, loads[cp.id], rates[tariff.id], tuple(by_point[cp.id]), injected,
@@ -413,13 +408,6 @@ def _known_point(point: _Point, imports: StepTerms, horizon: Horizon) -> Connect
     )
 
 
-def injection_terms(injection: Injection, horizon: Horizon) -> StepTerms:
-    r"""An asset's power onto the bus, :math:`q_{a,t}`, as entries over its variables."""
-    if isinstance(injection.power_kw, StepTerms):
-        return injection.power_kw
-    return StepTerms.of(at_each_step(injection.power_kw, horizon))
-
-
 def _import_without_export(load_kw: tuple[float, ...], injected: StepTerms) -> StepTerms | None:
     r"""The import :math:`L_t - \sum_a q_{a,t}` if it can never fall below zero, else None.
 
@@ -443,27 +431,6 @@ def _import_without_export(load_kw: tuple[float, ...], injected: StepTerms) -> S
     adds = np.where(coefficient > 0, lower[column] >= 0, True)
     adds &= np.where(coefficient < 0, upper[column] <= 0, True)
     return drawn if adds.all() else None
-
-
-def at_each_step(component: Any, horizon: Horizon) -> list[Any]:
-    """A step-indexed component's data (variable, expression or value) of every step, in order.
-
-    Rows that refer to the same step's data of many components are built
-    faster from these lists than by indexing each component for every row.
-
-    Parameters
-    ----------
-    component
-        A Pyomo component indexed by the horizon's steps (variable,
-        expression or parameter), or a tuple with one entry per step.
-    horizon
-        The planned steps.
-    """
-    if isinstance(component, tuple):
-        return list(component)
-    if component.index_set() is horizon.step_set and len(component) == horizon.n_steps:
-        return list(component.values())
-    return [component[t] for t in horizon.step_set]
 
 
 def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimisation.components.bus import Injection, InjectionKind
+from optimisation.components.step_rows import StepTerms
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 
@@ -61,7 +62,7 @@ class ForecastCorrectionHandle:
             f"{self.connection_point}/forecast_correction",
             self.connection_point,
             InjectionKind.LOAD,
-            self.removed_kw,
+            StepTerms.numbers(self.removed_kw),
         )
 
 

@@ -1,18 +1,19 @@
 """Rows over the planned steps, collected in blocks and built as one sparse matrix.
 
 The connection points' rows add up powers that the assets' builders give as
-expressions, numbers or variables per step. :class:`StepTerms` holds such a
-power as arrays of (step, variable, coefficient) entries and a constant per
-step, read once (:func:`~optimisation.standard_form.linear_terms`) or given
-by the builder; :class:`StepRows` gathers whole :class:`StepTerms` into one
-:class:`~optimisation.rows.LinearRows`, and :func:`linear_expression` turns
-terms back into one flat expression.
+numbers or variables per step. :class:`StepTerms` holds such a power as
+arrays of (step, variable, coefficient) entries and a constant per step, as
+each builder makes them; :class:`StepRows` gathers whole :class:`StepTerms`
+into one :class:`~optimisation.rows.LinearRows`, and :func:`linear_expression`
+turns (variable, coefficient) terms into one flat expression.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -20,23 +21,24 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy import sparse
 
 from optimisation.rows import LinearRows
-from optimisation.standard_form import linear_terms
 
 
 def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0) -> Any:
     """(variable, coefficient) terms and a constant as one flat linear expression.
 
-    Without terms, the constant itself (a number); one variable alone, the variable.
+    Without terms, the constant itself (a number).
     """
     if not terms:
         return constant
-    if len(terms) == 1 and terms[0][1] == 1.0 and constant == 0.0:
-        return terms[0][0]
     return LinearExpression(
         constant=constant,
         linear_coefs=[coefficient for _, coefficient in terms],
         linear_vars=[var for var, _ in terms],
     )
+
+
+#: A variable's value (``None`` until it has one).
+_VALUE = attrgetter("value")
 
 
 @dataclass(frozen=True)
@@ -55,21 +57,6 @@ class StepTerms:
     coefficients: np.ndarray
     variables: tuple[Any, ...]
     constant: np.ndarray
-
-    @classmethod
-    def of(cls, per_step: Sequence[Any]) -> StepTerms:
-        """A variable, linear expression or number per step, read term by term once."""
-        steps: list[int] = []
-        variables: list[Any] = []
-        coefficients: list[float] = []
-        constant = np.zeros(len(per_step))
-        for t, power in enumerate(per_step):
-            terms, constant[t] = linear_terms(power)
-            for variable, coefficient in terms:
-                steps.append(t)
-                variables.append(variable)
-                coefficients.append(coefficient)
-        return cls.one_column_each(steps, coefficients, variables, constant)
 
     @classmethod
     def one_column_each(cls, steps: Sequence[int], coefficients: Sequence[float],
@@ -94,11 +81,16 @@ class StepTerms:
                    np.zeros(n_steps))  # fmt: skip
 
     @classmethod
+    def numbers(cls, per_step: Sequence[float] | np.ndarray) -> StepTerms:
+        """A number per step, with no variable."""
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, np.zeros(0), (), np.array(per_step, dtype=float))
+
+    @classmethod
     def total(cls, parts: Sequence[StepTerms], n_steps: int) -> StepTerms:
         """The sum of ``parts`` (none: zero at every step)."""
         if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return cls(empty, empty, np.zeros(0), (), np.zeros(n_steps))
+            return cls.numbers(np.zeros(n_steps))
         if len(parts) == 1:
             return parts[0]
         offsets = np.cumsum([0, *(len(part.variables) for part in parts[:-1])])
@@ -131,17 +123,6 @@ class StepTerms:
         terms = [(self.variables[j], float(by_column[j])) for j in np.flatnonzero(by_column)]
         return linear_expression(terms, float(weights @ self.constant))
 
-    def expressions(self) -> tuple[Any, ...]:
-        """The power of each step as a linear expression, a variable or a number."""
-        per_step: list[list[tuple[Any, float]]] = [[] for _ in self.constant]
-        for t, j, c in zip(self.steps.tolist(), self.columns.tolist(), self.coefficients.tolist(),
-                           strict=True):  # fmt: skip
-            per_step[t].append((self.variables[j], c))
-        return tuple(
-            linear_expression(terms, constant)
-            for terms, constant in zip(per_step, self.constant.tolist(), strict=True)
-        )
-
     def values(self) -> np.ndarray:
         """The power of each step at the variables' values, kW.
 
@@ -150,10 +131,35 @@ class StepTerms:
         TypeError
             If a variable holds no value.
         """
-        solution = np.fromiter((v.value for v in self.variables), float, len(self.variables))
-        return self.constant + np.bincount(
-            self.steps, self.coefficients * solution[self.columns], minlength=len(self.constant)
-        )
+        return StepTerms.values_of([self], len(self.constant))[0]
+
+    @staticmethod
+    def values_of(many: Sequence[StepTerms], n_steps: int) -> np.ndarray:
+        """:meth:`values` of each of ``many`` (of ``n_steps`` steps each), as rows of one array.
+
+        All at once: a few array operations in all rather than a few per power.
+
+        Raises
+        ------
+        TypeError
+            If a variable holds no value.
+        """
+        if not many:
+            return np.zeros((0, n_steps))
+        variables = list(chain.from_iterable(terms.variables for terms in many))
+        # None (no value) reads as NaN here.
+        solution = np.fromiter(map(_VALUE, variables), float, len(variables))
+        if np.isnan(solution).any():
+            raise TypeError("a variable holds no value")
+        sizes = [len(terms.variables) for terms in many]
+        entries = [len(terms.coefficients) for terms in many]
+        first_column = np.repeat(np.cumsum([0, *sizes[:-1]]), entries)
+        first_row = np.repeat(np.arange(len(many)) * n_steps, entries)
+        columns = np.concatenate([terms.columns for terms in many]) + first_column
+        rows = np.concatenate([terms.steps for terms in many]) + first_row
+        weighted = np.concatenate([terms.coefficients for terms in many]) * solution[columns]
+        totals = np.bincount(rows, weighted, minlength=len(many) * n_steps)
+        return totals.reshape(len(many), n_steps) + np.stack([terms.constant for terms in many])
 
 
 class StepRows:

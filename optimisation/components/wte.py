@@ -17,6 +17,7 @@ from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.commitment import add_output_limits
 from optimisation.components.costs import CostComponent, CostTerm
+from optimisation.components.step_rows import StepTerms
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 
@@ -174,7 +175,10 @@ class WteHandle:
     def injection(self) -> Injection:
         """The plant's electric output on its connection point's bus."""
         return Injection(
-            self.chp.id, self.chp.connection_point, InjectionKind.GENERATION, self.output_kw
+            self.chp.id,
+            self.chp.connection_point,
+            InjectionKind.GENERATION,
+            StepTerms.of_variables(list(self.output_kw.values())),
         )
 
     @property

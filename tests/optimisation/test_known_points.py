@@ -7,6 +7,7 @@ import pytest
 
 from cluster.config import Battery
 from optimisation.components.costs import CostComponent
+from optimisation.errors import OptimisationError
 from optimisation.extract import extract_schedule
 from optimisation.model import ModelOptions, build_model
 from optimisation.solve import SolveStatus, solve
@@ -62,7 +63,9 @@ def test_a_point_with_a_battery_keeps_its_variables() -> None:
     model = build_model(hundred_kw_point_inputs(LOAD_KW, [200.0] * 8, [battery]))
     point = model.connection_points["cp"]
     assert not point.never_exports
-    assert all(var.is_variable_type() for var in point.import_kw)
+    # Its import is its own variable of each step.
+    assert point.imports.n_entries == 8
+    assert all(var.is_variable_type() for var in point.imports.variables)
     assert len(model.model.bus_balance) == 8
 
 
@@ -88,3 +91,15 @@ def test_a_point_whose_assets_only_draw_imports_their_power_with_no_variable_of_
     energy_mwh = float((5.0 + lamps).sum()) * STEP_H / 1000.0
     costs = schedule.costs.set_index("component")["cost_pln"]
     assert costs[CostComponent.DISTRIBUTION_ENERGY] == pytest.approx(energy_mwh * 50.0)
+
+
+def test_a_variable_left_without_a_value_is_named_when_the_plan_is_read() -> None:
+    inputs = lighting_inputs(other_load_kw=5.0)
+    model = build_model(inputs)
+    result = solve(model)
+    assert result.status is SolveStatus.OPTIMAL
+    # As if the solver had left one lamp binary out of its plan.
+    next(iter(model.lighting_circuits["road"].choice.values())).set_value(None)
+    with pytest.raises(OptimisationError, match="of road holds no value") as raised:
+        extract_schedule(model, inputs, result)
+    assert raised.value.fix

@@ -16,31 +16,31 @@ def three_variables() -> tuple[pyo.ConcreteModel, list[pyo.Var]]:
     return model, list(model.x.values())
 
 
-def test_a_power_per_step_is_read_once_into_entries_with_their_constants() -> None:
+def test_values_of_entries_and_constants_add_up_by_hand() -> None:
     _, (a, b, c) = three_variables()
     # Step 0: 2a - b + 5; step 1: the number 7; step 2: c alone.
-    terms = StepTerms.of([2 * a - b + 5, 7.0, c])
-    np.testing.assert_array_equal(terms.constant, [5.0, 7.0, 0.0])
-    entries = sorted(
-        (int(t), terms.variables[j].name, float(k))
-        for t, j, k in zip(terms.steps, terms.columns, terms.coefficients, strict=True)
-    )
-    assert entries == [(0, "x[0]", 2.0), (0, "x[1]", -1.0), (2, "x[2]", 1.0)]
-
+    terms = StepTerms.one_column_each([0, 0, 2], [2.0, -1.0, 1.0], [a, b, c],
+                                      np.array([5.0, 7.0, 0.0]))  # fmt: skip
     a.set_value(1.0)
     b.set_value(4.0)
     c.set_value(3.0)
     np.testing.assert_allclose(terms.values(), [2.0 - 4.0 + 5.0, 7.0, 3.0])
-    values = [pyo.value(e) for e in terms.expressions()]
-    np.testing.assert_allclose(values, [3.0, 7.0, 3.0])
-    assert terms.expressions()[2] is c
+    # Many at once give each one's values, in order.
+    other = StepTerms.of_variables([c, a, b], -2.0)
+    many = StepTerms.values_of([terms, StepTerms.numbers([1.0, 2.0, 3.0]), other], 3)
+    np.testing.assert_allclose(many, [[3.0, 7.0, 3.0], [1.0, 2.0, 3.0], [-6.0, -2.0, -8.0]])
+    assert StepTerms.values_of([], 3).shape == (0, 3)
+    # A variable without a value is an error, not a silent zero.
+    b.set_value(None)
+    with pytest.raises(TypeError):
+        terms.values()
 
 
 def test_sums_scaling_and_weighted_sums_add_up_by_hand() -> None:
     _, (a, b, c) = three_variables()
     first = StepTerms.of_variables([a, b])  # a in step 0, b in step 1
-    second = StepTerms.of([c + 1.0, 2.0 * c])  # c appears in both steps
-    total = StepTerms.total([first, second], 2)
+    second = StepTerms.one_column_each([0, 1], [1.0, 2.0], [c, c], np.array([1.0, 0.0]))
+    total = StepTerms.total([first, second], 2)  # a + c + 1 in step 0, b + 2c in step 1
     assert total.n_entries == 4
     np.testing.assert_array_equal(total.constant, [1.0, 0.0])
     # Weights 3 and 0.5: 3(a + c + 1) + 0.5(b + 2c) = 3a + 0.5b + 4c + 3.
@@ -48,6 +48,8 @@ def test_sums_scaling_and_weighted_sums_add_up_by_hand() -> None:
     for var, value in ((a, 1.0), (b, 2.0), (c, 3.0)):
         var.set_value(value)
     assert pyo.value(weighted) == pytest.approx(3.5 * 10.0 - (3.0 + 1.0 + 12.0 + 3.0))
+    # A factor per step scales each step's entries and constant.
+    np.testing.assert_allclose(total.scaled(np.array([2.0, -1.0])).values(), [2 * 5.0, -8.0])
     assert StepTerms.total([], 3).n_entries == 0
     # The hourly variable of each step: steps 0 and 1 in hour 0, step 2 in hour 1.
     hourly = StepTerms.of_variables([a, b], step_of=[0, 0, 1])
@@ -57,8 +59,10 @@ def test_sums_scaling_and_weighted_sums_add_up_by_hand() -> None:
 def test_rows_gathered_from_blocks_sum_repeated_variables_and_keep_empty_rows() -> None:
     model, (a, b, c) = three_variables()
     rows = StepRows(3)
-    rows.add_block(0, StepTerms.of([a + b, b]))  # rows 0 and 1
-    rows.add_block(1, StepTerms.of([2.0 * b, c]), sign=-1.0)  # rows 1 and 2
+    # Rows 0 and 1: a + b and b; then rows 1 and 2 less 2b and c.
+    rows.add_block(0, StepTerms.one_column_each([0, 0, 1], [1.0, 1.0, 1.0], [a, b, b],
+                                                np.zeros(2)))  # fmt: skip
+    rows.add_block(1, StepTerms.one_column_each([0, 1], [2.0, 1.0], [b, c], np.zeros(2)), -1.0)
     model.rows = rows.build([-np.inf, 0.0, -np.inf], [4.0, 0.0, 9.0])
     model.cost = pyo.Objective(expr=a)
     form = compile_standard_form(model)
