@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Iterator, Sequence
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,9 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.matrix_constraint import MatrixConstraint, _MatrixConstraintData
 from scipy import sparse
+
+#: Whether a row is active (Pyomo keeps it as the row's ``_active``).
+_ACTIVE = attrgetter("_active")
 
 
 class _Row(_MatrixConstraintData):
@@ -100,7 +105,7 @@ class LinearRows(MatrixConstraint):
         self._constructed = True
         ref = weakref.ref(self)
         with PauseGC():
-            self._data = tuple(_Row(i, ref) for i in range(len(self._lower)))
+            self._data = tuple(map(_Row, range(len(self._lower)), repeat(ref)))
 
     # Pyomo's walk over a model passes a sort flag that MatrixConstraint does not take.
     def keys(self, sort: Any = None) -> Iterator[int]:
@@ -117,7 +122,7 @@ class LinearRows(MatrixConstraint):
 
     def active_rows(self) -> np.ndarray:
         """True for each row that is active."""
-        return np.fromiter((row._active for row in self._data), bool, len(self._data))
+        return np.fromiter(map(_ACTIVE, self._data), bool, len(self._data))
 
 
 def _bounds(bounds: np.ndarray | Sequence[float]) -> np.ndarray:

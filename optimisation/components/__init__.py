@@ -1,9 +1,14 @@
-"""One builder per component of the cluster's MILP, each adding a Pyomo block.
+"""One builder per component of the cluster's MILP.
 
 Every builder takes the model, the :class:`~optimisation.horizon.Horizon` and
-the data it needs, adds one block per asset (or one for the component), and
-returns frozen handles that reference the block's variables. Assets put their
-power on their connection point's bus through :class:`~optimisation.components.bus.Injection`
-records, and every cost is a :class:`~optimisation.components.costs.CostTerm`,
-so a new component plugs in by returning both.
+the data it needs, adds its variables and rows, and returns frozen handles
+that reference them. Components with many assets of one kind (connection
+points, PV plants, lighting circuits, building zones) hold all of them in one
+variable per kind and one matrix of rows (:class:`~optimisation.rows.LinearRows`),
+built from arrays; the few large plants (batteries, waste-to-energy, biogas,
+district heat) have a block each. Assets put their power on their connection
+point's bus through :class:`~optimisation.components.bus.Injection` records,
+as :class:`~optimisation.components.step_rows.StepTerms`, and every cost is a
+:class:`~optimisation.components.costs.CostTerm`, so a new component plugs in
+by returning both.
 """

@@ -168,34 +168,30 @@ class StepRows:
     def __init__(self, n_rows: int) -> None:
         self.n_rows = n_rows
         self.variables: list[Any] = []
-        self._column_of: dict[int, int] = {}
         self._blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add_block(self, first_row: int, terms: StepTerms, sign: float = 1.0) -> None:
-        """Add ``sign × terms`` to rows ``first_row``, ``first_row + 1``, … (one per step)."""
-        column_of, variables = self._column_of, self.variables
-        columns = np.empty(len(terms.variables), dtype=np.int64)
-        for j, variable in enumerate(terms.variables):
-            column = column_of.get(id(variable))
-            if column is None:
-                column = column_of[id(variable)] = len(variables)
-                variables.append(variable)
-            columns[j] = column
+        """Add ``sign × terms`` to rows ``first_row``, ``first_row + 1``, … (one per step).
+
+        Each block's variables get columns of their own, even one met in an
+        earlier block: the compiler maps every column to its variable anyway
+        and merges them, which costs less than looking each one up here.
+        """
+        first_column = len(self.variables)
+        self.variables.extend(terms.variables)
         self._blocks.append(
-            (terms.steps + first_row, columns[terms.columns], sign * terms.coefficients)
+            (terms.steps + first_row, terms.columns + first_column, sign * terms.coefficients)
         )
 
     def build(
         self, lower: Sequence[float] | np.ndarray, upper: Sequence[float] | np.ndarray
     ) -> LinearRows:
         """The rows with these bounds; ``-inf``/``inf`` where a side is open."""
-        rows, columns, coefficients = (
-            zip(*self._blocks, strict=True) if self._blocks else ((), (), ())
-        )
+        # An empty block first, so that rows with no terms at all build too.
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        rows, columns, coefficients = zip(empty, *self._blocks, strict=True)
         matrix = sparse.coo_array(
-            (np.concatenate([np.zeros(0), *coefficients]),
-             (np.concatenate([np.zeros(0, np.int64), *rows]),
-              np.concatenate([np.zeros(0, np.int64), *columns]))),
+            (np.concatenate(coefficients), (np.concatenate(rows), np.concatenate(columns))),
             shape=(self.n_rows, len(self.variables)),
-        ).tocsr()  # fmt: skip
+        ).tocsr()
         return LinearRows(matrix, lower, upper, self.variables)
