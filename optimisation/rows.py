@@ -99,18 +99,35 @@ class LinearRows(MatrixConstraint):
         self.matrix = matrix
 
     def construct(self, data: Any = None) -> None:
-        """Make one constraint data object per row."""
+        """Mark the rows constructed; their data objects are made on first use.
+
+        The compiler reads the matrix and needs none; a city's 50,000 row
+        objects would cost a tenth of the build and every later scan of the
+        garbage collector. Pyomo's own walks, and any row a caller deactivates
+        or reads, make them all then.
+        """
         if self._constructed:  # type: ignore[has-type]
             return
         self._constructed = True
+        del self._data
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes not set: the row objects before first use.
+        if name != "_data" or not self.__dict__.get("_constructed"):
+            raise AttributeError(name)
         ref = weakref.ref(self)
         with PauseGC():
-            self._data = tuple(map(_Row, range(len(self._lower)), repeat(ref)))
+            rows = tuple(map(_Row, range(len(self._lower)), repeat(ref)))
+        self._data = rows
+        return rows
 
     # Pyomo's walk over a model passes a sort flag that MatrixConstraint does not take.
     def keys(self, sort: Any = None) -> Iterator[int]:
         """The row numbers."""
-        return iter(range(len(self._data)))
+        return iter(range(len(self._lower)))
+
+    def __len__(self) -> int:
+        return len(self._lower)
 
     def values(self, sort: Any = None) -> Iterator[Any]:
         """The rows' constraint data."""
@@ -121,7 +138,9 @@ class LinearRows(MatrixConstraint):
         return enumerate(self._data)
 
     def active_rows(self) -> np.ndarray:
-        """True for each row that is active."""
+        """True for each row that is active (all, while no row object has been made)."""
+        if "_data" not in self.__dict__:
+            return np.ones(len(self._lower), dtype=bool)
         return np.fromiter(map(_ACTIVE, self._data), bool, len(self._data))
 
 

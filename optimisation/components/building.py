@@ -73,8 +73,8 @@ class ZoneHandle:
         Variable of each step: heat delivered, kW.
     too_cold_k, too_warm_k
         Variables of each step: how far the room ends it below and above the band, K.
-    dynamics
-        The zone's dynamics rows of ``model.zone_rows``, one per step.
+    rows, first_row
+        ``model.zone_rows`` and the zone's first dynamics row in it.
     electric_kw
         The electric power drawn in each step, kW (none for district heat).
     """
@@ -94,13 +94,19 @@ class ZoneHandle:
     heat_kw: tuple[Any, ...]
     too_cold_k: tuple[Any, ...]
     too_warm_k: tuple[Any, ...]
-    dynamics: tuple[Any, ...]
+    rows: Any
+    first_row: int
     electric_kw: StepTerms
 
     @property
     def asset_id(self) -> str:
         """The zone's id in a schedule, ``<building>/<zone>``."""
         return zone_asset_id(self.building_id, self.zone.id)
+
+    @property
+    def dynamics(self) -> tuple[Any, ...]:
+        """The zone's dynamics rows, one per step."""
+        return tuple(self.rows[self.first_row + t] for t in range(len(self.temp_c)))
 
 
 @dataclass(frozen=True)
@@ -118,18 +124,16 @@ class BuildingHandle:
     baseline_electric_kw
         The uncoordinated zones' electric power per step, kW: what the
         connection point's load forecast is taken to hold.
-    comfort_violation_kh
-        Expression: kelvin-hours outside the comfort bands over all zones, K·h.
     comfort_penalty_pln, district_heat_pln
-        Expressions (or 0): the penalty of those kelvin-hours and the cost of
-        heat bought from the district-heating network, PLN.
+        Expressions (or 0): the penalty of the kelvin-hours outside the
+        comfort bands over all zones, and the cost of heat bought from the
+        district-heating network, PLN.
     """
 
     building: PublicBuilding
     zones: Mapping[str, ZoneHandle]
     electric_kw: StepTerms
     baseline_electric_kw: tuple[float, ...]
-    comfort_violation_kh: Any
     comfort_penalty_pln: Any
     district_heat_pln: Any
 
@@ -411,7 +415,6 @@ def add_buildings(
             for cold, warm in zip(z.too_cold_k, z.too_warm_k, strict=True)
             for v in (cold, warm)
         ]
-        violation_kh = LinearExpression(linear_coefs=[step_h] * len(slack), linear_vars=slack)
         heat_price = building.district_heat_price_pln_per_mwh * step_h / 1000.0
         bought = [
             heat
@@ -425,7 +428,6 @@ def add_buildings(
             zones=by_id,
             electric_kw=StepTerms.total([z.electric_kw for z in by_id.values()], horizon.n_steps),
             baseline_electric_kw=tuple(float(v) for v in baseline),
-            comfort_violation_kh=violation_kh,
             comfort_penalty_pln=LinearExpression(
                 linear_coefs=[comfort_penalty_pln_per_kh * step_h] * len(slack),
                 linear_vars=slack,
@@ -527,7 +529,6 @@ def _add_zones(
         np.concatenate([rows.dynamics_rhs, np.full(n_rows, np.inf), high]),
         columns,
     )
-    dynamics = list(model.zone_rows.values())[:n_rows]
     handles = []
     for k, zone in enumerate(planned):
         steps = slice(k * n, (k + 1) * n)
@@ -551,7 +552,8 @@ def _add_zones(
                 heat_kw=tuple(heat[steps]),
                 too_cold_k=tuple(too_cold[steps]),
                 too_warm_k=tuple(too_warm[steps]),
-                dynamics=tuple(dynamics[steps]),
+                rows=model.zone_rows,
+                first_row=k * n,
                 electric_kw=(
                     StepTerms.of_variables(heat[steps], per_heat)
                     if per_heat
