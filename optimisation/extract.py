@@ -10,6 +10,7 @@ are collected as arrays and framed once at the end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,6 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.common.numeric_types import native_numeric_types
 from pyomo.core.base.expression import IndexedExpression, NamedExpressionData
-from pyomo.core.base.indexed_component import IndexedComponent
 from pyomo.core.base.var import IndexedVar, VarData
 from pyomo.core.expr.base import ExpressionBase
 from pyomo.core.expr.numeric_expr import (
@@ -39,6 +39,9 @@ from optimisation.errors import NoPlanError, OptimisationError
 from optimisation.inputs import PlanningInputs
 from optimisation.model import ClusterModel
 from optimisation.solve import SolveResult
+
+#: A variable's value (``None`` until it has one).
+_VALUE = attrgetter("value")
 
 #: Values closer to zero than this are solver noise and reported as 0.
 NOISE = 1e-7
@@ -66,10 +69,11 @@ class _Evaluator:
 
     Every expression node is computed with the operation ``pyo.value`` applies
     to it (its ``_apply_operation``; negations, products and linear sums are
-    written out, being the bulk of the model), on its arguments in their order,
-    so the values are the ones ``pyo.value`` gives. A named expression (a Pyomo
-    ``Expression``) is computed once however many others refer to it. How to
-    value a node is looked up by its class, chosen when a class is first met.
+    written out, being most of the plants' and costs' expressions), on its
+    arguments in their order, so the values are the ones ``pyo.value`` gives.
+    A named expression (a Pyomo ``Expression``) is computed once however many
+    others refer to it. How to value a node is looked up by its class, chosen
+    when a class is first met.
     """
 
     def __init__(self) -> None:
@@ -81,7 +85,7 @@ class _Evaluator:
         return self._by_class[node.__class__](node)
 
     def step_values(self, component: Any, positions: range) -> np.ndarray:
-        """Values of a step-indexed component (variable, expression or parameter)."""
+        """Values of a step-indexed Pyomo component (variable, expression or parameter)."""
         try:
             if isinstance(component, IndexedVar):
                 by_step = component.extract_values()
@@ -95,14 +99,8 @@ class _Evaluator:
         return _clean(raw)
 
     def _node_values(self, component: Any, positions: range) -> list[Any]:
-        """Values of a step-indexed component that is not a variable (or of a tuple per step)."""
+        """Values of a step-indexed component that is not a variable."""
         by_class = self._by_class
-        if not isinstance(component, IndexedComponent):
-            # Mostly numbers (unlit steps, plain points): those are their own value.
-            return [
-                node if node.__class__ is float else by_class[node.__class__](node)
-                for node in map(component.__getitem__, positions)
-            ]
         # One pass over the component's data rather than a lookup per step.
         nodes = list(map(dict(component.items()).__getitem__, positions))
         if isinstance(component, IndexedExpression):
@@ -243,6 +241,15 @@ def _repeated(labels: Sequence[str], counts: Sequence[int] | int) -> Any:
     return pd.array(text.take(np.repeat(np.arange(len(labels)), counts)), dtype="str")
 
 
+def _variable_values(variables: Sequence[Any], positions: range, what: str) -> np.ndarray:
+    """The values of a variable per step, read at once; ``what`` names them if one has none."""
+    # None (no value) reads as NaN here.
+    values = np.fromiter(map(_VALUE, variables), float, len(variables))
+    if np.isnan(values).any():
+        raise _no_value_error(what)
+    return _clean(values[positions])
+
+
 def _terms_kw(many: Sequence[StepTerms], positions: range,
               what: Callable[[int], str]) -> np.ndarray:  # fmt: skip
     """Values of powers given as entries over variables, one row each: evaluated all at once.
@@ -280,17 +287,17 @@ def _connection_point_frame(model: ClusterModel, positions: range) -> pd.DataFra
     load = np.array([handle.load_kw for handle in handles]).reshape(n_points, -1)[:, positions]
     imports = _terms_kw([h.imports for h in handles], positions,
                         lambda k: f"the import at {handles[k].connection_point.id}")  # fmt: skip
-    exports = np.array(
-        [[getattr(e, "value", e) for e in handle.export_kw] for handle in handles], dtype=float
-    ).reshape(n_points, -1)[:, positions]
-    if np.isnan(exports).any():
-        raise _no_value_error("an export variable")
+    exports = [
+        np.zeros(n_steps) if handle.never_exports else _variable_values(
+            handle.export_kw, positions, f"the export at {handle.connection_point.id}")
+        for handle in handles
+    ]  # fmt: skip
     columns = {
         "load_kw": _clean(load - total(InjectionKind.LOAD)),
         "generation_kw": total(InjectionKind.GENERATION),
         "battery_net_kw": total(InjectionKind.STORAGE),
         "import_kw": imports,
-        "export_kw": _clean(exports),
+        "export_kw": np.array(exports).reshape(n_points, n_steps),
     }
     ids = [handle.connection_point.id for handle in handles]
     capacities = np.array([handle.connection_point.contracted_capacity_kw for handle in handles])
@@ -335,30 +342,37 @@ def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
     step_h = model.horizon.step_hours
     buildings = list(model.buildings.items())
     zones = [zone for _, building in buildings for zone in building.zones.values()]
-    building_kw = iter(_terms_kw([b.electric_kw for _, b in buildings], positions,
-                                 lambda k: buildings[k][0]))  # fmt: skip
+    building_kw = iter(
+        _terms_kw(
+            [b.electric_kw for _, b in buildings],
+            positions,
+            lambda k: f"the electric power of {buildings[k][0]}",
+        )
+    )
     zone_kw = iter(_terms_kw([z.electric_kw for z in zones], positions,
-                             lambda k: zones[k].asset_id))  # fmt: skip
+                             lambda k: f"the electric power of {zones[k].asset_id}"))  # fmt: skip
     for building_id, building in buildings:
         rows.add(building_id, "electric_kw", "kW", next(building_kw))
         rows.add(building_id, "in_load_forecast_kw", "kW", _clean(building.baseline_electric_kw))
         for zone in building.zones.values():
-            temp = values.step_values(zone.temp_c, positions)
-            outside = (values.step_values(zone.too_cold_k, positions)
-                       + values.step_values(zone.too_warm_k, positions))  # fmt: skip
+            name = zone.asset_id
+            temp = _variable_values(zone.temp_c, positions, f"the temperature of {name}")
+            slack = f"the comfort slack of {name}"
+            outside = (_variable_values(zone.too_cold_k, positions, slack)
+                       + _variable_values(zone.too_warm_k, positions, slack))  # fmt: skip
             setpoint = np.array([
                 setpoint_plan_c(float(v), low, high)
                 for v, low, high in zip(temp, zone.band_min_c, zone.band_max_c, strict=True)
             ])  # fmt: skip
             rows.add(zone.asset_id, "setpoint_c", "degC", setpoint)
             rows.add(zone.asset_id, "temp_c", "degC", temp)
-            rows.add(zone.asset_id, "heat_kw", "kW", values.step_values(zone.heat_kw, positions))
+            heat = _variable_values(zone.heat_kw, positions, f"the heat of {name}")
+            rows.add(zone.asset_id, "heat_kw", "kW", heat)
             rows.add(zone.asset_id, "electric_kw", "kW", next(zone_kw))
             rows.add(zone.asset_id, "comfort_violation_kh", "K h", _clean(outside * step_h))
 
 
-def _lighting_rows(model: ClusterModel, values: _Evaluator, positions: range,
-                   rows: _AssetRows) -> None:  # fmt: skip
+def _lighting_rows(model: ClusterModel, positions: range, rows: _AssetRows) -> None:
     """Rows of the street-lighting circuits; ``class`` and ``min_dim_pct`` where lamps burn."""
     circuits = list(model.lighting_circuits.items())
     # The dim level is a sum of binaries: within the solver's tolerance of a whole %.
@@ -382,7 +396,7 @@ def _asset_frame(model: ClusterModel, values: _Evaluator, positions: range) -> p
     rows = _AssetRows(model.horizon.steps)
     for plant_id, pv in model.pv_plants.items():
         available = _clean(pv.available_kw)
-        output = values.step_values(pv.output_kw, positions)
+        output = _variable_values(pv.output_kw, positions, f"the output of {plant_id}")
         rows.add(plant_id, "available_kw", "kW", available)
         rows.add(plant_id, "output_kw", "kW", output)
         rows.add(plant_id, "curtailed_kw", "kW", _clean(available - output))
@@ -395,7 +409,7 @@ def _asset_frame(model: ClusterModel, values: _Evaluator, positions: range) -> p
             rows.add(battery_id, quantity, unit, values.step_values(component, positions))
     _plant_rows(model, values, positions, rows)
     _building_rows(model, values, positions, rows)
-    _lighting_rows(model, values, positions, rows)
+    _lighting_rows(model, positions, rows)
     return rows.frame()
 
 

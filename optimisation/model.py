@@ -1,6 +1,6 @@
 """The orchestrator: checks the inputs, then calls every component's builder in order.
 
-The model is a recipe. Each component adds its own Pyomo block and returns
+The model is a recipe. Each component adds its variables and rows and returns
 typed handles; assets meet at their connection point's bus through
 :class:`~optimisation.components.bus.Injection` records, connection points
 meet the joint purchase in the cluster balance, and the objective is the sum
@@ -50,6 +50,7 @@ from optimisation.consistency import check_consistency
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon, define_horizon
 from optimisation.inputs import PlanningInputs
+from optimisation.rows import LinearRows
 
 #: Headroom a plan keeps below every contracted capacity by default, % of it.
 DEFAULT_CAPACITY_HEADROOM_PCT = 5.0
@@ -180,7 +181,11 @@ class ClusterModel:
             n_variables += len(var)
             n_binaries += sum(map(VarData.is_binary, var.values()))
         for constraint in self.model.component_objects(pyo.Constraint, active=True):
-            n_constraints += sum(map(attrgetter("active"), constraint.values()))
+            if isinstance(constraint, LinearRows):
+                # Read from the rows' flags, without making their row objects.
+                n_constraints += int(constraint.active_rows().sum())
+            else:
+                n_constraints += sum(map(attrgetter("active"), constraint.values()))
         return ModelSize(n_variables, n_binaries, n_constraints)
 
 

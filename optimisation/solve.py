@@ -225,6 +225,12 @@ def solve(
         The outcome; when :attr:`SolveResult.has_plan` the model's variables
         hold the plan. Infeasible, unbounded and failed solves are reported
         here, not raised.
+
+    Raises
+    ------
+    OptimisationError
+        If HiGHS refuses the compiled model itself (an infinite or huge
+        coefficient): a broken build, not a day without a plan.
     """
     options = options or SolveOptions()
     started = time.perf_counter()

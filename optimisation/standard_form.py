@@ -274,6 +274,10 @@ def _compile(model: pyo.ConcreteModel) -> StandardForm:
     )
 
 
+#: What Pyomo keeps on a variable: its domain and its own bounds (see :func:`column_bounds`).
+_DOMAIN, _OWN_LOWER, _OWN_UPPER = attrgetter("_domain"), attrgetter("_lb"), attrgetter("_ub")
+
+
 def column_bounds(variables: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each column's lower and upper bound (``-inf``/``inf`` where open) and whether it is integer.
 
@@ -284,7 +288,8 @@ def column_bounds(variables: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.
     bounds and integrality are taken once per domain. A bound given as an
     expression is read through ``var.lb``/``var.ub``.
     """
-    domains = [var._domain for var in variables]
+    n_cols = len(variables)
+    domains = list(map(_DOMAIN, variables))
     _, first, domain_of = np.unique(
         np.fromiter(map(id, domains), np.int64, len(domains)),
         return_index=True,
@@ -294,14 +299,24 @@ def column_bounds(variables: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.
     table = np.array(
         [(*domains[j].bounds(), variables[j].is_integer()) for j in first.tolist()], dtype=float
     ).reshape(-1, 3)
+    own_lower, own_upper = (np.fromiter(map(side, variables), object, n_cols)
+                            for side in (_OWN_LOWER, _OWN_UPPER))  # fmt: skip
     try:
-        own = np.array([(var._lb, var._ub) for var in variables], dtype=float).reshape(-1, 2)
+        # None (no bound of its own) reads as NaN.
+        lower, upper = own_lower.astype(float), own_upper.astype(float)
     except (TypeError, ValueError):
         # A bound given as a Pyomo expression: resolve each through Pyomo.
-        own = np.array([(var.lb, var.ub) for var in variables], dtype=float).reshape(-1, 2)
+        lower = np.array([var.lb for var in variables], dtype=float)
+        upper = np.array([var.ub for var in variables], dtype=float)
+    else:
+        # A bound that is NaN itself is a mistake that Pyomo's var.lb/var.ub name: let them.
+        for j in np.flatnonzero(np.isnan(lower) & (own_lower != None)).tolist():  # noqa: E711
+            _ = variables[j].lb
+        for j in np.flatnonzero(np.isnan(upper) & (own_upper != None)).tolist():  # noqa: E711
+            _ = variables[j].ub
     # The tighter of the variable's own bound and its domain's; NaN stands for none.
-    lower = np.fmax(own[:, 0], table[domain_of, 0])
-    upper = np.fmin(own[:, 1], table[domain_of, 1])
+    lower = np.fmax(lower, table[domain_of, 0])
+    upper = np.fmin(upper, table[domain_of, 1])
     lower[np.isnan(lower)] = -np.inf
     upper[np.isnan(upper)] = np.inf
     return lower, upper, table[domain_of, 2].astype(bool)

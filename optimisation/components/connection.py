@@ -158,8 +158,8 @@ def add_connection_points(
     without a headroom.
 
     A point whose assets can only draw (heating, lamps; no generation or
-    storage) never exports, so :math:`p^{imp}_t = L_t - \sum_a q_{a,t}` is an
-    expression, with no import or export variable and no bus balance (see
+    storage) never exports, so :math:`p^{imp}_t = L_t - \sum_a q_{a,t}` is
+    taken as it is, with no import or export variable and no bus balance (see
     :func:`_import_without_export`); with nothing to decide at all it is a
     number, and so are its overruns and charges (see :func:`_known_point`).
 
@@ -416,7 +416,7 @@ def _import_without_export(load_kw: tuple[float, ...], injected: StepTerms) -> S
     non-positive one with a negative coefficient): the assets behind the
     point only draw (heating, lamps) and what comes off the forecast never
     exceeds it. Such a point never exports (exporting while importing more
-    would only add distribution charges), so its import is that expression,
+    would only add distribution charges), so its import is that sum as it is,
     with no variable and no bus balance of its own.
     """
     drawn = injected.scaled(-1.0, np.asarray(load_kw, dtype=float))

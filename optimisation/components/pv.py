@@ -35,11 +35,6 @@ class PVPlantHandle:
     output_kw: tuple[Any, ...]
 
     @property
-    def curtailed_kw(self) -> tuple[Any, ...]:
-        """Available minus delivered per step, kW: expressions."""
-        return tuple(a - p for a, p in zip(self.available_kw, self.output_kw, strict=True))
-
-    @property
     def injection(self) -> Injection:
         """The plant's output on its connection point's bus."""
         return Injection(
@@ -67,7 +62,7 @@ def add_pv_plants(
       forecast overshoots it;
     - :math:`p^{pv}_t` output delivered, kW (``output_kw``); the inverter's
       active-power limit curtails the rest;
-    - :math:`c^{pv}_t` curtailed power, kW (``curtailed_kw``).
+    - :math:`c^{pv}_t` curtailed power, kW (the schedule's ``curtailed_kw``).
 
     Curtailment has no cost of its own: the plant earns through the balance
     (less import, or a sale), so the optimiser curtails only when a kWh

@@ -41,7 +41,7 @@ def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0)
 _VALUE = attrgetter("value")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StepTerms:
     """A linear power per step as sparse (step, column, coefficient) entries plus a constant, kW.
 
@@ -49,7 +49,8 @@ class StepTerms:
     ``steps[i]``; a variable may have more than one column. Rows built from
     these take whole arrays at a time instead of one term at a time, and plain
     arrays rather than sparse matrices: most are a few dozen entries, where a
-    matrix's own upkeep would cost more than its arithmetic.
+    matrix's own upkeep would cost more than its arithmetic. The arrays are
+    shared between the terms made from one another and never changed in place.
     """
 
     steps: np.ndarray

@@ -120,10 +120,10 @@ def add_handover(model: ClusterModel, temps_c: Mapping[str, float]) -> None:
     last = model.horizon.n_steps - 1
     penalty = model.options.comfort_penalty_pln_per_kh * 1.0
     wanted = [
-        (zone.temp_c[last], float(temps_c[zone.asset_id]))
+        (zone.temp_c[last], float(temp_c))
         for building in model.buildings.values()
         for zone in building.zones.values()
-        if zone.asset_id in temps_c
+        if (temp_c := temps_c.get(zone.asset_id)) is not None
     ]
     if not wanted:
         return

@@ -28,7 +28,7 @@ from cluster.schedule import Schedule
 from cluster.timegrid import day_steps
 from cluster.timeseries import SeriesId
 from optimisation.components.building import baseline_heat_kw, setpoint_plan_c
-from optimisation.errors import PlanningInputError
+from optimisation.errors import OptimisationError, PlanningInputError
 from optimisation.extract import extract_schedule
 from optimisation.inputs import PlanningInputs
 from optimisation.model import ModelOptions, build_model
@@ -402,3 +402,13 @@ def test_a_zone_held_by_a_higher_priority_is_left_out_of_flexibility(
         inputs, ModelOptions(excluded_zones=frozenset({"bldg/hp", "bldg/el", "bldg/dh"}))
     )
     assert not any(str(asset).startswith("bldg") for asset in none.assets["asset"])
+
+
+def test_a_zone_variable_left_without_a_value_is_named() -> None:
+    inputs = building_inputs([zone("el")], occupancy=ALWAYS, outdoor_c=[0.0] * 4,
+                             price=[300.0] * 4)  # fmt: skip
+    model = build_model(inputs)
+    result = solve(model)
+    model.buildings["bldg"].zones["el"].temp_c[1].set_value(None)
+    with pytest.raises(OptimisationError, match="the temperature of bldg/el holds no value"):
+        extract_schedule(model, inputs, result)

@@ -103,3 +103,15 @@ def test_a_variable_left_without_a_value_is_named_when_the_plan_is_read() -> Non
     with pytest.raises(OptimisationError, match="of road holds no value") as raised:
         extract_schedule(model, inputs, result)
     assert raised.value.fix
+
+
+def test_a_point_or_zone_variable_left_without_a_value_is_named() -> None:
+    battery = Battery(id="bat", connection_point="cp", power_kw=20.0, energy_kwh=100.0,
+                      round_trip_efficiency=0.81, soc_min_pct=10.0, soc_max_pct=90.0,
+                      soc_initial_pct=50.0)  # fmt: skip
+    inputs = hundred_kw_point_inputs(LOAD_KW, [200.0] * 8, [battery])
+    model = build_model(inputs)
+    result = solve(model)
+    model.connection_points["cp"].export_kw[2].set_value(None)
+    with pytest.raises(OptimisationError, match="the export at cp holds no value"):
+        extract_schedule(model, inputs, result)
