@@ -25,6 +25,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.common.numeric_types import native_numeric_types
+from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import (
     DivisionExpression,
     LinearExpression,
@@ -109,12 +110,16 @@ def _collect(expr: Any, sign: float, terms: list[tuple[Any, float]]) -> float | 
             args = (expr.expr,) if expr.is_named_expression_type() else expr.args
         constant = 0.0
         for arg in args:
-            # Most terms are constant × variable: read here, without a call per term.
+            # Most terms are constant × variable or a variable alone: read here,
+            # without a call per term.
             if arg.__class__ is MonomialTermExpression:
                 coef, var = arg.args
                 if coef.__class__ not in native_numeric_types:
                     return None
                 terms.append((var, sign * coef))
+                continue
+            if arg.__class__ is VarData:
+                terms.append((arg, sign))
                 continue
             part = _collect(arg, sign, terms)
             if part is None:

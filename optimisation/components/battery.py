@@ -17,7 +17,7 @@ from scipy import sparse
 from cluster.config import Battery
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
-from optimisation.components.step_rows import StepTerms, linear_expression
+from optimisation.components.step_rows import StepTerms, priced_sum
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 from optimisation.rows import LinearRows
@@ -169,7 +169,7 @@ def add_batteries(
                 ],
                 horizon.n_steps,
             ),
-            cycle_cost_pln=linear_expression([(d, cycle_price) for d in discharge]),
+            cycle_cost_pln=priced_sum(discharge, cycle_price),
         )
     return handles
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy import sparse
 
 from cluster.commands import zone_asset_id
@@ -31,7 +30,7 @@ from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
 from optimisation.components.forecast_share import ForecastShare
-from optimisation.components.step_rows import StepTerms, linear_expression
+from optimisation.components.step_rows import StepTerms, priced_sum
 from optimisation.errors import PlanningInputError
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
@@ -428,11 +427,8 @@ def add_buildings(
             zones=by_id,
             electric_kw=StepTerms.total([z.electric_kw for z in by_id.values()], horizon.n_steps),
             baseline_electric_kw=tuple(float(v) for v in baseline),
-            comfort_penalty_pln=LinearExpression(
-                linear_coefs=[comfort_penalty_pln_per_kh * step_h] * len(slack),
-                linear_vars=slack,
-            ),
-            district_heat_pln=linear_expression([(heat, heat_price) for heat in bought]),
+            comfort_penalty_pln=priced_sum(slack, comfort_penalty_pln_per_kh * step_h),
+            district_heat_pln=priced_sum(bought, heat_price),
         )
     return handles
 

@@ -13,7 +13,7 @@ from cluster.config import ConnectionPoint, Tariff
 from cluster.tariffs import days_in_month, energy_rate_pln_per_mwh
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
-from optimisation.components.step_rows import StepRows, StepTerms, linear_expression
+from optimisation.components.step_rows import StepRows, StepTerms, priced_sum
 from optimisation.horizon import Horizon
 from optimisation.inputs import PlanningInputs
 from optimisation.standard_form import column_bounds
@@ -250,12 +250,10 @@ def add_connection_points(
             distribution_energy_pln=imports[cp.id].weighted_sum(
                 [step_h / 1000.0 * r for r in point.rate]
             ),
-            capacity_overrun_pln=linear_expression([(o, price) for o in overrun]),
+            capacity_overrun_pln=priced_sum(overrun, price),
             capacity_fixed_share_pln=point.fixed_share_pln,
             headroom_kw=headroom,
-            capacity_headroom_pln=(
-                None if headroom is None else linear_expression([(g, price) for g in headroom])
-            ),
+            capacity_headroom_pln=(None if headroom is None else priced_sum(headroom, price)),
         )
     return {cp.id: handles[cp.id] for cp in config.connection_points}
 

@@ -55,12 +55,11 @@ class LightingCircuitHandle:
     in_forecast_kw
         The circuit at full output while its lamps burn, kW: what the
         cabinet's load forecast is taken to hold.
-    choice
-        Binary variable per (step, dim %) for steps with more than one option
-        (data of ``model.lighting_choice``).
     dim_pct
-        The dim level of each step, %: the choices' levels where there is a
-        choice, else a constant (:data:`IDLE_DIM_PCT` where off).
+        The dim level of each step, %: where a step has more than one option,
+        the options' levels over their binaries (data of
+        ``model.lighting_choice``, step by step, in the order of
+        ``options_pct``), else a constant (:data:`IDLE_DIM_PCT` where off).
     power_kw
         The circuit's mean power in each step, kW.
     """
@@ -71,7 +70,6 @@ class LightingCircuitHandle:
     min_dim_pct: tuple[int, ...]
     options_pct: tuple[tuple[int, ...], ...]
     in_forecast_kw: tuple[float, ...]
-    choice: Mapping[tuple[int, int], Any]
     dim_pct: StepTerms
     power_kw: StepTerms
 
@@ -251,30 +249,29 @@ def add_lighting(
         planned.append((circuit, classes, floors, options))
     # The binaries of all circuits are one variable: a block and a variable per
     # circuit cost more to build than the circuits' rows.
-    n_choices = sum(len(o) for *_, options in planned for o in options if len(o) > 1)
-    model.lighting_choice = pyo.Var(range(n_choices), domain=pyo.Binary)
-    binaries = iter(model.lighting_choice.values())
+    # The binaries of all circuits, in order: circuit by circuit, step by step,
+    # one per option of a step with a choice.
+    sizes = [len(o) for *_, options in planned for o in options if len(o) > 1]
+    model.lighting_choice = pyo.Var(range(sum(sizes)), domain=pyo.Binary)
+    binaries = list(model.lighting_choice.values())
     handles: dict[str, LightingCircuitHandle] = {}
-    groups: list[list[Any]] = []
+    used = 0
     for circuit, classes, floors, options in planned:
-        choice = {(t, k): next(binaries) for t, o in enumerate(options) if len(o) > 1 for k in o}
-        handles[circuit.id] = _circuit(
-            circuit, fraction, on_fraction, classes, floors, options, choice
-        )
-        groups += [[choice[t, k] for k in o] for t, o in enumerate(options) if len(o) > 1]
-    model.lighting_one_step = _one_of_each(groups)
+        handle = _circuit(circuit, fraction, on_fraction, classes, floors, options,
+                          binaries, used)  # fmt: skip
+        used += len(handle.dim_pct.variables)
+        handles[circuit.id] = handle
+    model.lighting_one_step = _one_of_each(binaries, sizes)
     return handles
 
 
-def _one_of_each(groups: list[list[Any]]) -> LinearRows:
-    r"""One row :math:`\sum_k y_k = 1` per group of binaries :math:`y`."""
-    sizes = [len(group) for group in groups]
-    variables = [var for group in groups for var in group]
+def _one_of_each(variables: list[Any], sizes: list[int]) -> LinearRows:
+    r"""One row :math:`\sum_k y_k = 1` per group of binaries :math:`y`, the groups in order."""
     matrix = sparse.csr_array(
         (np.ones(len(variables)), np.arange(len(variables)), np.cumsum([0, *sizes])),
-        shape=(len(groups), len(variables)),
+        shape=(len(sizes), len(variables)),
     )
-    ones = np.ones(len(groups))
+    ones = np.ones(len(sizes))
     return LinearRows(matrix, ones, ones, variables)
 
 
@@ -294,24 +291,28 @@ def _circuit(
     classes: list[LightingClass | None],
     floors: list[int],
     options: list[tuple[Any, ...]],
-    choice: dict[tuple[int, int], Any],
+    binaries: list[Any],
+    first: int,
 ) -> LightingCircuitHandle:
-    """One circuit's handle: its dim level and power per step from its binaries ``choice``."""
+    """One circuit's handle: its dim level and power per step from its binaries.
+
+    The circuit's binaries are ``binaries[first:]``: one per option of each
+    step with a choice, step by step; it takes as many as it has such options.
+    """
     # Entries and constants, not expressions: most steps of most circuits have
     # one option or none, and the rows take the entries as they are.
     steps: list[int] = []
     levels: list[float] = []
-    binaries: list[Any] = []
     fixed_pct = np.zeros(len(options))
     for t, step_options in enumerate(options):
         if len(step_options) > 1:
-            for k in step_options:
-                steps.append(t)
-                levels.append(float(k))
-                binaries.append(choice[t, k])
+            steps += [t] * len(step_options)
+            levels += map(float, step_options)
         else:
             fixed_pct[t] = step_options[0] if step_options else IDLE_DIM_PCT
-    dim_pct = StepTerms.one_column_each(steps, levels, binaries, fixed_pct)
+    dim_pct = StepTerms.one_column_each(
+        steps, levels, binaries[first : first + len(levels)], fixed_pct
+    )
     # Where the lamps are off (f_t = 0) the power is 0 at any level.
     kw_per_pct = circuit.full_power_kw * fraction / 100.0
     return LightingCircuitHandle(
@@ -321,7 +322,6 @@ def _circuit(
         min_dim_pct=tuple(floors),
         options_pct=tuple(options),
         in_forecast_kw=tuple((circuit.full_power_kw * fraction).tolist()),
-        choice=choice,
         dim_pct=dim_pct,
         power_kw=dim_pct.scaled(kw_per_pct),
     )

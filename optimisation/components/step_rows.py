@@ -4,8 +4,9 @@ The connection points' rows add up powers that the assets' builders give as
 numbers or variables per step. :class:`StepTerms` holds such a power as
 arrays of (step, variable, coefficient) entries and a constant per step, as
 each builder makes them; :class:`StepRows` gathers whole :class:`StepTerms`
-into one :class:`~optimisation.rows.LinearRows`, and :func:`linear_expression`
-turns (variable, coefficient) terms into one flat expression.
+into one :class:`~optimisation.rows.LinearRows`. For costs,
+:func:`linear_expression` turns (variable, coefficient) terms into one flat
+expression, and :func:`priced_sum` prices a plain sum of variables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from operator import attrgetter
 from typing import Any
 
 import numpy as np
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, ProductExpression, SumExpression
 from scipy import sparse
 
 from optimisation.rows import LinearRows
@@ -161,6 +162,17 @@ class StepTerms:
         weighted = np.concatenate([terms.coefficients for terms in many]) * solution[columns]
         totals = np.bincount(rows, weighted, minlength=len(many) * n_steps)
         return totals.reshape(len(many), n_steps) + np.stack([terms.constant for terms in many])
+
+
+def priced_sum(variables: Sequence[Any], price: float) -> Any:
+    """``price × Σ variables`` as one product over a plain sum (0.0 without variables).
+
+    No term object per variable, as a linear expression has: for the many
+    sums with one price (overruns, comfort slack, heat bought).
+    """
+    if not variables:
+        return 0.0
+    return ProductExpression((price, SumExpression(list(variables))))
 
 
 class StepRows:

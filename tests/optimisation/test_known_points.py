@@ -99,7 +99,7 @@ def test_a_variable_left_without_a_value_is_named_when_the_plan_is_read() -> Non
     result = solve(model)
     assert result.status is SolveStatus.OPTIMAL
     # As if the solver had left one lamp binary out of its plan.
-    next(iter(model.lighting_circuits["road"].choice.values())).set_value(None)
+    model.lighting_circuits["road"].dim_pct.variables[0].set_value(None)
     with pytest.raises(OptimisationError, match="of road holds no value") as raised:
         extract_schedule(model, inputs, result)
     assert raised.value.fix

@@ -311,7 +311,7 @@ def test_given_dim_levels_are_kept_whatever_the_floor() -> None:
     model = build_model(
         inputs, ModelOptions(lighting_dim_pct={"road": np.full(len(inputs.steps), 30.0)})
     )
-    assert len(model.lighting_circuits["road"].choice) == 0
+    assert model.lighting_circuits["road"].dim_pct.n_entries == 0
     result = solve(model)
     assert result.status is SolveStatus.OPTIMAL
     schedule = extract_schedule(model, inputs, result)
