@@ -299,12 +299,19 @@ def _highspy_subset(model: Any) -> dict[str, Any]:
         matrix.indptr, matrix.indices, matrix.data)  # fmt: skip
     built_s = time.perf_counter() - started
     handed = time.perf_counter()
+    # HiGHS sizes one thread pool per process on its first run; a fresh pool lets
+    # THREADS apply whatever ran before (else the run fails and reports no plan).
+    highspy.Highs.resetGlobalScheduler(True)
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", THREADS)
     highs.passModel(lp)
     handover_s = time.perf_counter() - handed
     highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(
+            f"the direct highspy LP ended {highs.modelStatusToString(highs.getModelStatus())}"
+        )
     # The take-or-pay blocks and the known points' charges are constants of the Pyomo objective.
     fixed = purchasing.blocks_cost_pln + known_cost_pln
     return {"build_s": built_s, "handover_s": handover_s, "vars": n_cols, "rows": n_rows,
