@@ -209,7 +209,7 @@ class _AssetRows:
         self._labels: list[tuple[str, str, str]] = []
 
     def add(self, asset_id: str, quantity: str, unit: str, values: np.ndarray,
-            positions: Sequence[int] | None = None) -> None:  # fmt: skip
+            positions: Sequence[int] | np.ndarray | None = None) -> None:  # fmt: skip
         """One quantity of an asset, at every step or at ``positions`` only (in that unit)."""
         self._positions.append(
             self._all_steps if positions is None else np.asarray(positions, dtype=np.intp)
@@ -380,12 +380,19 @@ def _lighting_rows(model: ClusterModel, positions: range, rows: _AssetRows) -> N
                               lambda k: f"the dim level of {circuits[k][0]}"), 6)  # fmt: skip
     powers = _terms_kw([c.power_kw for _, c in circuits], positions,
                        lambda k: f"the power of {circuits[k][0]}")  # fmt: skip
+    # The circuits share the lamps' burning times: worked out once per distinct one.
+    burning: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    steps = np.asarray(positions)
     for (circuit_id, circuit), dim, power_kw in zip(circuits, dims, powers, strict=True):
-        lit = [t for t in positions if circuit.on_fraction[t] > 0]
+        found = burning.get(id(circuit.on_fraction))
+        if found is None:
+            burns = np.asarray(circuit.on_fraction, dtype=float)[steps] > 0
+            found = burning[id(circuit.on_fraction)] = (burns.astype(float), steps[burns])
+        on, lit = found
         classes = np.array([c.number for c in circuit.classes if c is not None], dtype=float)
-        floors = np.array([circuit.min_dim_pct[t] for t in lit], dtype=float)
+        floors = np.asarray(circuit.min_dim_pct, dtype=float)[lit]
         rows.add(circuit_id, "dim_pct", "%", dim)
-        rows.add(circuit_id, "on", "-", np.array(circuit.on, dtype=float))
+        rows.add(circuit_id, "on", "-", on)
         rows.add(circuit_id, "power_kw", "kW", power_kw)
         rows.add(circuit_id, "in_load_forecast_kw", "kW", _clean(circuit.in_forecast_kw))
         rows.add(circuit_id, "class", "-", classes, lit)
