@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -160,7 +161,7 @@ def add_connection_points(
     A point whose assets can only draw (heating, lamps; no generation or
     storage) never exports, so :math:`p^{imp}_t = L_t - \sum_a q_{a,t}` is
     taken as it is, with no import or export variable and no bus balance (see
-    :func:`_import_without_export`); with nothing to decide at all it is a
+    :func:`_imports_without_export`); with nothing to decide at all it is a
     number, and so are its overruns and charges (see :func:`_known_point`).
 
     Parameters
@@ -196,15 +197,17 @@ def add_connection_points(
 
     handles: dict[str, ConnectionPointHandle] = {}
     points: list[_Point] = []
-    for cp in config.connection_points:
+    injected = [
+        StepTerms.total([injection.power_kw for injection in by_point[cp.id]], horizon.n_steps)
+        for cp in config.connection_points
+    ]
+    drawn = _imports_without_export([loads[cp.id] for cp in config.connection_points], injected)
+    for k, cp in enumerate(config.connection_points):
         tariff = tariffs[cp.tariff]
         capacity_rate = tariff.capacity_rate_pln_per_kw_month
-        injected = StepTerms.total(
-            [injection.power_kw for injection in by_point[cp.id]], horizon.n_steps
-        )
         point = _Point(
-            cp, tariff, loads[cp.id], rates[tariff.id], tuple(by_point[cp.id]), injected,
-            drawn_kw=_import_without_export(loads[cp.id], injected),
+            cp, tariff, loads[cp.id], rates[tariff.id], tuple(by_point[cp.id]), injected[k],
+            drawn_kw=drawn[k],
             overrun_price_pln_per_kw=tariff.overrun_multiplier * capacity_rate,
             fixed_share_pln=cp.contracted_capacity_kw * capacity_rate / days,
             headroom_limit_kw=(
@@ -406,8 +409,10 @@ def _known_point(point: _Point, imports: StepTerms, horizon: Horizon) -> Connect
     )
 
 
-def _import_without_export(load_kw: tuple[float, ...], injected: StepTerms) -> StepTerms | None:
-    r"""The import :math:`L_t - \sum_a q_{a,t}` if it can never fall below zero, else None.
+def _imports_without_export(
+    loads_kw: Sequence[tuple[float, ...]], injected: Sequence[StepTerms]
+) -> list[StepTerms | None]:
+    r"""Per point its import :math:`L_t - \sum_a q_{a,t}` if it can never be below zero; else None.
 
     It cannot when its constant is at least zero and each variable can only
     add to it (a non-negative variable with a positive coefficient, or a
@@ -415,20 +420,28 @@ def _import_without_export(load_kw: tuple[float, ...], injected: StepTerms) -> S
     point only draw (heating, lamps) and what comes off the forecast never
     exceeds it. Such a point never exports (exporting while importing more
     would only add distribution charges), so its import is that sum as it is,
-    with no variable and no bus balance of its own.
+    with no variable and no bus balance of its own. The variables' bounds of
+    all points are read in one go.
     """
-    drawn = injected.scaled(-1.0, np.asarray(load_kw, dtype=float))
-    if (drawn.constant < 0).any():
-        return None
-    if drawn.n_entries == 0:
-        return drawn
-    # Each entry adds when its variable's bounds keep its sign: >= 0 under a
-    # positive coefficient, <= 0 under a negative one.
-    lower, upper, _ = column_bounds(drawn.variables)
-    coefficient, column = drawn.coefficients, drawn.columns
-    adds = np.where(coefficient > 0, lower[column] >= 0, True)
-    adds &= np.where(coefficient < 0, upper[column] <= 0, True)
-    return drawn if adds.all() else None
+    drawn = [
+        q.scaled(-1.0, np.asarray(load, dtype=float))
+        for load, q in zip(loads_kw, injected, strict=True)
+    ]
+    found: list[StepTerms | None] = [d if (d.constant >= 0).all() else None for d in drawn]
+    checked = [k for k, d in enumerate(found) if d is not None and d.n_entries]
+    lower, upper, _ = column_bounds(list(chain.from_iterable(drawn[k].variables for k in checked)))
+    first = 0
+    for k in checked:
+        terms = drawn[k]
+        column = terms.columns + first
+        first += len(terms.variables)
+        # Each entry adds when its variable's bounds keep its sign: >= 0 under a
+        # positive coefficient, <= 0 under a negative one.
+        adds = np.where(terms.coefficients > 0, lower[column] >= 0, True)
+        adds &= np.where(terms.coefficients < 0, upper[column] <= 0, True)
+        if not adds.all():
+            found[k] = None
+    return found
 
 
 def _import_can_reach(limit_kw: float, load_kw: Any, on_bus: Iterable[Injection]) -> bool:
