@@ -477,7 +477,7 @@ def _tier_table(rows: list[dict[str, Any]]) -> Table:
             str(row["batteries"]), str(row["circuits"]), str(row["steps"]),
             f"{row['build_s']:.2f}", f"{row['highs_s']:.2f}", f"{row['rest_s']:.2f}",
             f"{row['extract_s']:.2f}", f"{row['total_s']:.2f}",
-            f"{overhead / max(row['highs_s'], 1e-9):.1f}", f"{row['peak_rss_mb']:,.0f}",
+            f"{overhead / max(row['highs_s'], 1e-9):.2f}", f"{row['peak_rss_mb']:,.0f}",
             row["status"],
             "-" if row["objective"] is None else f"{row['objective']:,.0f}",
             "-" if row["gap"] is None else f"{row['gap']:.1e}",
