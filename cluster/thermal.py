@@ -126,15 +126,15 @@ def retention(zone: BmsZone, step_h: float) -> float:
     )
 
 
-def thermostat_heat_kw(
+def thermostat_run(
     zone: BmsZone,
     outdoor_c: np.ndarray,
     gains_kw: np.ndarray,
     setpoints_c: np.ndarray,
     initial_temp_c: float,
     step_h: float,
-) -> np.ndarray:
-    """The heat a zone's own controller delivers over a run of steps, kW per step.
+) -> tuple[np.ndarray, float]:
+    """A zone's own controller over a run of steps: its heat (kW per step) and end temperature (°C).
 
     Each step, :func:`heating_power_kw` from where the previous step left
     the room, then :func:`zone_temperature_c` to the step's end.
@@ -154,18 +154,6 @@ def thermostat_heat_kw(
     step_h
         Step length, h.
     """
-    return _thermostat_run(zone, outdoor_c, gains_kw, setpoints_c, initial_temp_c, step_h)[0]
-
-
-def _thermostat_run(
-    zone: BmsZone,
-    outdoor_c: np.ndarray,
-    gains_kw: np.ndarray,
-    setpoints_c: np.ndarray,
-    initial_temp_c: float,
-    step_h: float,
-) -> tuple[np.ndarray, float]:
-    """:func:`thermostat_heat_kw`, and the room temperature it ends the run at, °C."""
     capacitance = zone.thermal_capacitance_kwh_per_k
     resistance = zone.thermal_resistance_k_per_kw
     heat = np.zeros(len(outdoor_c))
@@ -191,7 +179,7 @@ def settled_temp_c(
     """Where a zone's own controller leaves the room at the start of a run of steps, °C.
 
     The days before are taken to be like these steps: the controller
-    (:func:`thermostat_heat_kw`) runs over them again and again, each run
+    (:func:`thermostat_run`) runs over them again and again, each run
     starting where the last ended, until the end temperature settles
     (within 0.01 K, at most 20 runs). A heavy zone that cools slowly
     overnight thus starts warmer than its night setpoint.
@@ -211,7 +199,7 @@ def settled_temp_c(
     """
     temp = float(setpoints_c[0])
     for _ in range(20):
-        end = _thermostat_run(zone, outdoor_c, gains_kw, setpoints_c, temp, step_h)[1]
+        end = thermostat_run(zone, outdoor_c, gains_kw, setpoints_c, temp, step_h)[1]
         settled = abs(end - temp) < 0.01
         temp = end
         if settled:

@@ -25,7 +25,7 @@ from scipy import sparse
 from cluster.commands import zone_asset_id
 from cluster.config import BmsZone, HeatingKind, PublicBuilding
 from cluster.occupancy import internal_gains_kw, occupied_steps
-from cluster.thermal import heating_electricity_kw, retention, settled_temp_c, thermostat_heat_kw
+from cluster.thermal import heating_electricity_kw, retention, settled_temp_c, thermostat_run
 from cluster.timeseries import SeriesId
 from optimisation.components.bus import Injection, InjectionKind
 from optimisation.components.costs import CostComponent, CostTerm
@@ -203,7 +203,7 @@ def baseline_heat_kw(
 
     The uncoordinated baseline: fixed setpoints (:func:`baseline_setpoints_c`)
     and a controller that heats to reach them by the end of each step within
-    ``[0, heating_max_kw]`` (:func:`cluster.thermal.thermostat_heat_kw`).
+    ``[0, heating_max_kw]`` (:func:`cluster.thermal.thermostat_run`).
 
     Parameters
     ----------
@@ -221,7 +221,7 @@ def baseline_heat_kw(
         Step length, h.
     """
     setpoints = baseline_setpoints_c(zone, occupied)
-    return thermostat_heat_kw(zone, outdoor_c, gains_kw, setpoints, initial_temp_c, step_h)
+    return thermostat_run(zone, outdoor_c, gains_kw, setpoints, initial_temp_c, step_h)[0]
 
 
 def setpoint_plan_c(temp_c: float, band_min_c: float, band_max_c: float) -> float:

@@ -13,7 +13,7 @@ from cluster.thermal import (
     heating_power_kw,
     retention,
     settled_temp_c,
-    thermostat_heat_kw,
+    thermostat_run,
     zone_temperature_c,
 )
 
@@ -74,7 +74,7 @@ def test_the_controller_holds_its_setpoints_step_by_step() -> None:
     outdoor = np.zeros(8)
     gains = np.zeros(8)
     setpoints = np.array([16.0] * 4 + [20.0] * 4)
-    heat = thermostat_heat_kw(ZONE, outdoor, gains, setpoints, 16.0, 0.25)
+    heat, _ = thermostat_run(ZONE, outdoor, gains, setpoints, 16.0, 0.25)
     # Holding 16 °C at 0 °C outdoors takes the losses, 16 / R = 1.6 kW.
     np.testing.assert_allclose(heat[:4], 1.6)
     # Four kelvin in a quarter-hour would take far more than 16 kW: flat out, then holding.
@@ -93,7 +93,7 @@ def test_the_settled_start_repeats_itself() -> None:
     outdoor = np.full(96, -5.0)
     gains = np.zeros(96)
     start = settled_temp_c(ZONE, outdoor, gains, setpoints, 0.25)
-    heat = thermostat_heat_kw(ZONE, outdoor, gains, setpoints, start, 0.25)
+    heat, _ = thermostat_run(ZONE, outdoor, gains, setpoints, start, 0.25)
     temp = start
     for q in heat:
         temp = zone_temperature_c(temp, -5.0, q, 0.0, 2.0, 10.0, 0.25)
