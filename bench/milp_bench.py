@@ -298,10 +298,10 @@ def _highspy_subset(model: Any) -> dict[str, Any]:
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
         matrix.indptr, matrix.indices, matrix.data)  # fmt: skip
     built_s = time.perf_counter() - started
-    handed = time.perf_counter()
     # HiGHS sizes one thread pool per process on its first run; a fresh pool lets
     # THREADS apply whatever ran before (else the run fails and reports no plan).
     highspy.Highs.resetGlobalScheduler(True)
+    handed = time.perf_counter()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", THREADS)

@@ -10,7 +10,6 @@ are collected as arrays and framed once at the end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -34,14 +33,11 @@ from cluster.schedule import ASSET_COLUMNS, CLUSTER_COLUMNS, CONNECTION_POINT_CO
 from optimisation.components.building import setpoint_plan_c
 from optimisation.components.bus import InjectionKind
 from optimisation.components.costs import CostComponent
-from optimisation.components.step_rows import StepTerms
+from optimisation.components.step_rows import StepTerms, variable_values
 from optimisation.errors import NoPlanError, OptimisationError
 from optimisation.inputs import PlanningInputs
 from optimisation.model import ClusterModel
 from optimisation.solve import SolveResult
-
-#: A variable's value (``None`` until it has one).
-_VALUE = attrgetter("value")
 
 #: Values closer to zero than this are solver noise and reported as 0.
 NOISE = 1e-7
@@ -243,11 +239,10 @@ def _repeated(labels: Sequence[str], counts: Sequence[int] | int) -> Any:
 
 def _variable_values(variables: Sequence[Any], positions: range, what: str) -> np.ndarray:
     """The values of a variable per step, read at once; ``what`` names them if one has none."""
-    # None (no value) reads as NaN here.
-    values = np.fromiter(map(_VALUE, variables), float, len(variables))
-    if np.isnan(values).any():
-        raise _no_value_error(what)
-    return _clean(values[positions])
+    try:
+        return _clean(variable_values(variables)[positions])
+    except TypeError:
+        raise _no_value_error(what) from None
 
 
 def _terms_kw(many: Sequence[StepTerms], positions: range,

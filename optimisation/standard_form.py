@@ -314,10 +314,13 @@ def column_bounds(variables: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.
         lower = np.array([var.lb for var in variables], dtype=float)
         upper = np.array([var.ub for var in variables], dtype=float)
     else:
-        # A bound that is NaN itself is a mistake that Pyomo's var.lb/var.ub name: let them.
-        for j in np.flatnonzero(np.isnan(lower) & (own_lower != None)).tolist():  # noqa: E711
+        # A bound that is NaN, or infinite on the wrong side, is a mistake that
+        # Pyomo's var.lb/var.ub name: let them.
+        wrong_lower = (np.isnan(lower) & (own_lower != None)) | (lower == np.inf)  # noqa: E711
+        wrong_upper = (np.isnan(upper) & (own_upper != None)) | (upper == -np.inf)  # noqa: E711
+        for j in np.flatnonzero(wrong_lower).tolist():
             _ = variables[j].lb
-        for j in np.flatnonzero(np.isnan(upper) & (own_upper != None)).tolist():  # noqa: E711
+        for j in np.flatnonzero(wrong_upper).tolist():
             _ = variables[j].ub
     # The tighter of the variable's own bound and its domain's; NaN stands for none.
     lower = np.fmax(lower, table[domain_of, 0])

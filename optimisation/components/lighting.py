@@ -261,6 +261,8 @@ def add_lighting(
                           binaries, used)  # fmt: skip
         used += len(handle.dim_pct.variables)
         handles[circuit.id] = handle
+    if used != len(binaries):
+        raise RuntimeError(f"the circuits took {used} of {len(binaries)} lighting binaries")
     model.lighting_one_step = _one_of_each(binaries, sizes)
     return handles
 

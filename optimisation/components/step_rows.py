@@ -23,6 +23,24 @@ from scipy import sparse
 
 from optimisation.rows import LinearRows
 
+#: A variable's value (``None`` until it has one).
+_VALUE = attrgetter("value")
+
+
+def variable_values(variables: Sequence[Any]) -> np.ndarray:
+    """The variables' values, read at once.
+
+    Raises
+    ------
+    TypeError
+        If a variable holds no value.
+    """
+    # None (no value) reads as NaN here.
+    values = np.fromiter(map(_VALUE, variables), float, len(variables))
+    if np.isnan(values).any():
+        raise TypeError("a variable holds no value")
+    return values
+
 
 def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0) -> Any:
     """(variable, coefficient) terms and a constant as one flat linear expression.
@@ -36,10 +54,6 @@ def linear_expression(terms: Sequence[tuple[Any, float]], constant: float = 0.0)
         linear_coefs=[coefficient for _, coefficient in terms],
         linear_vars=[var for var, _ in terms],
     )
-
-
-#: A variable's value (``None`` until it has one).
-_VALUE = attrgetter("value")
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,11 +162,7 @@ class StepTerms:
         """
         if not many:
             return np.zeros((0, n_steps))
-        variables = list(chain.from_iterable(terms.variables for terms in many))
-        # None (no value) reads as NaN here.
-        solution = np.fromiter(map(_VALUE, variables), float, len(variables))
-        if np.isnan(solution).any():
-            raise TypeError("a variable holds no value")
+        solution = variable_values(list(chain.from_iterable(t.variables for t in many)))
         sizes = [len(terms.variables) for terms in many]
         entries = [len(terms.coefficients) for terms in many]
         first_column = np.repeat(np.cumsum([0, *sizes[:-1]]), entries)

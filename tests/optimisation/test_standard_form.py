@@ -139,11 +139,14 @@ def test_column_bounds_are_the_tighter_of_a_variables_own_and_its_domains() -> N
         "step": (-3.0, 3.0, True),
         "on": (0.0, 1.0, True),
     }
-    # A bound that is NaN is a mistake, named as Pyomo names it.
-    m.step.setlb(float("nan"))
-    with pytest.raises(ValueError, match="step"):
-        compile_standard_form(m)
+    # A bound that is NaN, or infinite on the wrong side, is a mistake, named as Pyomo names it.
+    for lower, upper in ((float("nan"), 3.0), (float("inf"), 3.0), (-3.0, -float("inf"))):
+        m.step.setlb(lower)
+        m.step.setub(upper)
+        with pytest.raises(ValueError, match="step"):
+            compile_standard_form(m)
     m.step.setlb(-3.0)
+    m.step.setub(3.0)
     # A bound given as a parameter is read through Pyomo, at its current value.
     m.limit = pyo.Param(initialize=4.0, mutable=True)
     m.above.setub(m.limit)
