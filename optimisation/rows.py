@@ -92,8 +92,8 @@ class LinearRows(MatrixConstraint):
             matrix.data,
             matrix.indices,
             matrix.indptr,
-            _open_as_none(self.lower_bounds),
-            _open_as_none(self.upper_bounds),
+            _OpenAsNone(self.lower_bounds),
+            _OpenAsNone(self.upper_bounds),
             variables,
         )
         self.matrix = matrix
@@ -153,6 +153,21 @@ def _bounds(bounds: np.ndarray | Sequence[float]) -> np.ndarray:
     return values
 
 
-def _open_as_none(bounds: np.ndarray) -> list[float | None]:
-    """The bounds as Pyomo's rows read them: ``None`` where a side is open."""
-    return [None if math.isinf(v) else v for v in bounds.tolist()]
+class _OpenAsNone:
+    """Row bounds as Pyomo's rows read them, ``None`` where a side is open.
+
+    Read row by row when a row object asks, rather than turned into a list up
+    front: the compiler reads the arrays, and most rows never ask.
+    """
+
+    __slots__ = ("_bounds",)
+
+    def __init__(self, bounds: np.ndarray) -> None:
+        self._bounds = bounds
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    def __getitem__(self, row: int) -> float | None:
+        value = float(self._bounds[row])
+        return None if math.isinf(value) else value
