@@ -109,16 +109,9 @@ class StepTerms:
             return cls.numbers(np.zeros(n_steps))
         if len(parts) == 1:
             return parts[0]
-        offsets = np.cumsum([0, *(len(part.variables) for part in parts[:-1])])
-        return cls(
-            np.concatenate([part.steps for part in parts]),
-            np.concatenate(
-                [part.columns + offset for part, offset in zip(parts, offsets, strict=True)]
-            ),
-            np.concatenate([part.coefficients for part in parts]),
-            tuple(variable for part in parts for variable in part.variables),
-            np.sum([part.constant for part in parts], axis=0),
-        )
+        steps, columns, coefficients, variables = _stacked(parts, rows_apart=0)
+        constant = np.sum([part.constant for part in parts], axis=0)
+        return cls(steps, columns, coefficients, tuple(variables), constant)
 
     @property
     def n_entries(self) -> int:
@@ -162,16 +155,30 @@ class StepTerms:
         """
         if not many:
             return np.zeros((0, n_steps))
-        solution = variable_values(list(chain.from_iterable(t.variables for t in many)))
-        sizes = [len(terms.variables) for terms in many]
-        entries = [len(terms.coefficients) for terms in many]
-        first_column = np.repeat(np.cumsum([0, *sizes[:-1]]), entries)
-        first_row = np.repeat(np.arange(len(many)) * n_steps, entries)
-        columns = np.concatenate([terms.columns for terms in many]) + first_column
-        rows = np.concatenate([terms.steps for terms in many]) + first_row
-        weighted = np.concatenate([terms.coefficients for terms in many]) * solution[columns]
+        rows, columns, coefficients, variables = _stacked(many, rows_apart=n_steps)
+        weighted = coefficients * variable_values(variables)[columns]
         totals = np.bincount(rows, weighted, minlength=len(many) * n_steps)
         return totals.reshape(len(many), n_steps) + np.stack([terms.constant for terms in many])
+
+
+def _stacked(
+    parts: Sequence[StepTerms], rows_apart: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """The entries of ``parts`` side by side: (rows, columns, coefficients, variables).
+
+    Each part's columns follow the previous parts' variables; its rows start
+    ``rows_apart`` after the previous part's (0: all in the same steps).
+    """
+    entries = [len(part.coefficients) for part in parts]
+    sizes = [len(part.variables) for part in parts]
+    first_column = np.repeat(np.cumsum([0, *sizes[:-1]]), entries)
+    first_row = np.repeat(np.arange(len(parts)) * rows_apart, entries)
+    return (
+        np.concatenate([part.steps for part in parts]) + first_row,
+        np.concatenate([part.columns for part in parts]) + first_column,
+        np.concatenate([part.coefficients for part in parts]),
+        list(chain.from_iterable(part.variables for part in parts)),
+    )
 
 
 def priced_sum(variables: Sequence[Any], price: float) -> Any:
