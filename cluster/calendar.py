@@ -11,6 +11,7 @@ here is on the local wall clock of the cluster's zone, so that 07:00 stays
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import IntEnum
 from functools import lru_cache
@@ -171,6 +172,49 @@ def day_calendar(days: Iterable[date], country: str = "PL") -> pd.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class LocalSteps:
+    """Steps on the local wall clock of the cluster's zone.
+
+    Attributes
+    ----------
+    days
+        The distinct local days the steps fall on, in order.
+    day_of_step
+        Each step's local day, as an index into ``days``.
+    minute_of_day
+        Each step's minutes after local midnight on the wall clock, 0-1439:
+        the repeated hour of the autumn DST day repeats its minutes, the
+        skipped spring hour never appears.
+    """
+
+    days: list[date]
+    day_of_step: np.ndarray
+    minute_of_day: np.ndarray
+
+
+def local_steps(steps: pd.DatetimeIndex, zone: ZoneInfo | str) -> LocalSteps:
+    """Where steps fall on the local wall clock of ``zone``.
+
+    Parameters
+    ----------
+    steps
+        Step start instants, timezone-aware (any zone; UTC inside klaster).
+    zone
+        The cluster's time zone.
+    """
+    if steps.tz is None:
+        raise ValueError("steps must be timezone-aware")
+    wall = steps.tz_convert(zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)).tz_localize(
+        None
+    )
+    day_starts = wall.normalize()
+    minute = ((wall - day_starts) // pd.Timedelta(minutes=1)).to_numpy(dtype=np.int64)
+    unique_starts, day_of_step = np.unique(day_starts.to_numpy(), return_inverse=True)
+    days = [pd.Timestamp(value).date() for value in unique_starts]
+    return LocalSteps(days, day_of_step, np.mod(minute, _MINUTES_PER_DAY))
+
+
 def step_calendar(
     steps: pd.DatetimeIndex, zone: ZoneInfo | str, country: str = "PL"
 ) -> pd.DataFrame:
@@ -194,18 +238,12 @@ def step_calendar(
         hour of the autumn DST day repeats its minutes, the skipped spring
         hour never appears).
     """
-    if steps.tz is None:
-        raise ValueError("steps must be timezone-aware")
-    local = steps.tz_convert(zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone))
-    wall = local.tz_localize(None)
-    day_starts = wall.normalize()
-    local_minute = ((wall - day_starts) // pd.Timedelta(minutes=1)).to_numpy(dtype=np.int64)
-    unique_starts, day_of_step = np.unique(day_starts.to_numpy(), return_inverse=True)
-    local_days = [pd.Timestamp(value).date() for value in unique_starts]
-    days = day_calendar(local_days, country).reindex(local_days)
+    local = local_steps(steps, zone)
+    days = day_calendar(local.days, country).reindex(local.days)
     frame = pd.DataFrame(
-        {column: days[column].to_numpy()[day_of_step] for column in days.columns}, index=steps
+        {column: days[column].to_numpy()[local.day_of_step] for column in days.columns},
+        index=steps,
     )
-    frame.insert(0, "local_day", np.array(local_days, dtype=object)[day_of_step])
-    frame.insert(1, "local_minute", np.mod(local_minute, _MINUTES_PER_DAY))
+    frame.insert(0, "local_day", np.array(local.days, dtype=object)[local.day_of_step])
+    frame.insert(1, "local_minute", local.minute_of_day)
     return frame

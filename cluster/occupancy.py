@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cluster.assets import BmsZone, Occupancy
-from cluster.calendar import public_holidays, school_break
+from cluster.calendar import local_steps, public_holidays, school_break
 from cluster.fields import HourRange
 
 
@@ -83,18 +83,14 @@ def occupied_steps(
     country
         ISO country code whose public holidays apply.
     """
-    if steps.tz is None:
-        raise ValueError("steps must be timezone-aware")
     # Only the local day and wall-clock hour are needed, not the whole step calendar.
-    local = steps.tz_convert(zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone))
-    day_starts = local.tz_localize(None).normalize()
-    unique_starts, day_of_step = np.unique(day_starts.to_numpy(), return_inverse=True)
-    days = [pd.Timestamp(start).date() for start in unique_starts]
-    holiday_days = public_holidays({d.year for d in days}, country)
-    open_by_day = [opening_hours(occupancy, d, holiday_days) for d in days]
+    local = local_steps(steps, zone)
+    holiday_days = public_holidays({d.year for d in local.days}, country)
+    open_by_day = [opening_hours(occupancy, d, holiday_days) for d in local.days]
+    hours = (local.minute_of_day // 60).tolist()
     occupied = [
         (opening := open_by_day[d]) is not None and opening.contains(h)
-        for d, h in zip(day_of_step.tolist(), local.hour.tolist(), strict=True)
+        for d, h in zip(local.day_of_step.tolist(), hours, strict=True)
     ]
     return np.asarray(occupied, dtype=bool)
 
