@@ -9,7 +9,7 @@ are collected as arrays and framed once at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -262,12 +262,24 @@ def _terms_kw(many: Sequence[StepTerms], positions: range,
         raise
 
 
-def _connection_point_frame(model: ClusterModel, positions: range) -> pd.DataFrame:
+def _injected_kw(model: ClusterModel, positions: range) -> dict[str, np.ndarray]:
+    """Every asset's power onto its bus at the plan, kW per step, by asset id: all at once.
+
+    The connection points' columns sum them; the asset rows of PV plants,
+    lighting circuits and buildings are read from them.
+    """
+    injections = [i for handle in model.connection_points.values() for i in handle.injections]
+    powers = _terms_kw([i.power_kw for i in injections], positions,
+                       lambda k: f"the power of {injections[k].asset_id}")  # fmt: skip
+    return {injection.asset_id: power for injection, power in zip(injections, powers, strict=True)}
+
+
+def _connection_point_frame(model: ClusterModel, positions: range,
+                            injected_kw: Mapping[str, np.ndarray]) -> pd.DataFrame:  # fmt: skip
     handles = list(model.connection_points.values())
     n_points, n_steps = len(handles), len(positions)
     injections = [injection for handle in handles for injection in handle.injections]
-    powers = _terms_kw([i.power_kw for i in injections], positions,
-                       lambda k: f"the power of {injections[k].asset_id}")  # fmt: skip
+    powers = np.array([injected_kw[i.asset_id] for i in injections]).reshape(-1, n_steps)
     point_of = np.repeat(np.arange(n_points), [len(handle.injections) for handle in handles])
     kinds = np.array([injection.kind for injection in injections], dtype=object)
 
@@ -331,23 +343,17 @@ def _plant_rows(model: ClusterModel, values: _Evaluator, positions: range,
             rows.add(chp_id, quantity, unit, values.step_values(component, positions))
 
 
-def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
+def _building_rows(model: ClusterModel, positions: range, injected_kw: Mapping[str, np.ndarray],
                    rows: _AssetRows) -> None:  # fmt: skip
     """Rows of the buildings and of their zones (asset ``<building>/<zone>``)."""
     step_h = model.horizon.step_hours
     buildings = list(model.buildings.items())
     zones = [zone for _, building in buildings for zone in building.zones.values()]
-    building_kw = iter(
-        _terms_kw(
-            [b.electric_kw for _, b in buildings],
-            positions,
-            lambda k: f"the electric power of {buildings[k][0]}",
-        )
-    )
     zone_kw = iter(_terms_kw([z.electric_kw for z in zones], positions,
                              lambda k: f"the electric power of {zones[k].asset_id}"))  # fmt: skip
     for building_id, building in buildings:
-        rows.add(building_id, "electric_kw", "kW", next(building_kw))
+        # Its electric power is what it draws from its bus.
+        rows.add(building_id, "electric_kw", "kW", _clean(-injected_kw[building_id]))
         rows.add(building_id, "in_load_forecast_kw", "kW", _clean(building.baseline_electric_kw))
         for zone in building.zones.values():
             name = zone.asset_id
@@ -367,18 +373,17 @@ def _building_rows(model: ClusterModel, values: _Evaluator, positions: range,
             rows.add(zone.asset_id, "comfort_violation_kh", "K h", _clean(outside * step_h))
 
 
-def _lighting_rows(model: ClusterModel, positions: range, rows: _AssetRows) -> None:
+def _lighting_rows(model: ClusterModel, positions: range, injected_kw: Mapping[str, np.ndarray],
+                   rows: _AssetRows) -> None:  # fmt: skip
     """Rows of the street-lighting circuits; ``class`` and ``min_dim_pct`` where lamps burn."""
     circuits = list(model.lighting_circuits.items())
     # The dim level is a sum of binaries: within the solver's tolerance of a whole %.
     dims = np.round(_terms_kw([c.dim_pct for _, c in circuits], positions,
                               lambda k: f"the dim level of {circuits[k][0]}"), 6)  # fmt: skip
-    powers = _terms_kw([c.power_kw for _, c in circuits], positions,
-                       lambda k: f"the power of {circuits[k][0]}")  # fmt: skip
     # The circuits share the lamps' burning times: worked out once per distinct one.
     burning: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     steps = np.asarray(positions)
-    for (circuit_id, circuit), dim, power_kw in zip(circuits, dims, powers, strict=True):
+    for (circuit_id, circuit), dim in zip(circuits, dims, strict=True):
         found = burning.get(id(circuit.on_fraction))
         if found is None:
             burns = np.asarray(circuit.on_fraction, dtype=float)[steps] > 0
@@ -388,17 +393,19 @@ def _lighting_rows(model: ClusterModel, positions: range, rows: _AssetRows) -> N
         floors = np.asarray(circuit.min_dim_pct, dtype=float)[lit]
         rows.add(circuit_id, "dim_pct", "%", dim)
         rows.add(circuit_id, "on", "-", on)
-        rows.add(circuit_id, "power_kw", "kW", power_kw)
+        # Its power is what it draws from its cabinet's bus.
+        rows.add(circuit_id, "power_kw", "kW", _clean(-injected_kw[circuit_id]))
         rows.add(circuit_id, "in_load_forecast_kw", "kW", _clean(circuit.in_forecast_kw))
         rows.add(circuit_id, "class", "-", classes, lit)
         rows.add(circuit_id, "min_dim_pct", "%", floors, lit)
 
 
-def _asset_frame(model: ClusterModel, values: _Evaluator, positions: range) -> pd.DataFrame:
+def _asset_frame(model: ClusterModel, values: _Evaluator, positions: range,
+                 injected_kw: Mapping[str, np.ndarray]) -> pd.DataFrame:  # fmt: skip
     rows = _AssetRows(model.horizon.steps)
     for plant_id, pv in model.pv_plants.items():
         available = _clean(pv.available_kw)
-        output = _variable_values(pv.output_kw, positions, f"the output of {plant_id}")
+        output = injected_kw[plant_id]
         rows.add(plant_id, "available_kw", "kW", available)
         rows.add(plant_id, "output_kw", "kW", output)
         rows.add(plant_id, "curtailed_kw", "kW", _clean(available - output))
@@ -410,8 +417,8 @@ def _asset_frame(model: ClusterModel, values: _Evaluator, positions: range) -> p
         ):
             rows.add(battery_id, quantity, unit, values.step_values(component, positions))
     _plant_rows(model, values, positions, rows)
-    _building_rows(model, values, positions, rows)
-    _lighting_rows(model, positions, rows)
+    _building_rows(model, positions, injected_kw, rows)
+    _lighting_rows(model, positions, injected_kw, rows)
     return rows.frame()
 
 
@@ -491,7 +498,8 @@ def _schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveResult) 
     """The schedule of :func:`extract_schedule`, from a model known to hold a plan."""
     positions = range(model.horizon.n_steps)
     values = _Evaluator()
-    points = _connection_point_frame(model, positions)
+    injected_kw = _injected_kw(model, positions)
+    points = _connection_point_frame(model, positions, injected_kw)
     meta: dict[str, Any] = {
         "cluster": inputs.config.cluster.name,
         "n_steps": model.horizon.n_steps,
@@ -505,7 +513,7 @@ def _schedule(model: ClusterModel, inputs: PlanningInputs, result: SolveResult) 
         timezone=inputs.config.cluster.timezone,
         step_minutes=inputs.config.cluster.step_minutes,
         connection_points=points,
-        assets=_asset_frame(model, values, positions),
+        assets=_asset_frame(model, values, positions, injected_kw),
         cluster=_cluster_frame(model, values, points, positions),
         costs=_cost_frame(model, values),
         meta=meta,
