@@ -404,7 +404,7 @@ def add_buildings(
         for zone in flexible[building.id]:
             initial = initial_temp_c.get(zone_asset_id(building.id, zone.id), zone.initial_temp_c)
             planned.append(_plan_zone(building.id, zone, horizon, outdoor, occupied, initial))
-    zones = iter(_add_zones(model, horizon, planned))
+    zones = iter(_add_zones(model, horizon, outdoor, planned))
     handles: dict[str, BuildingHandle] = {}
     for building in buildings:
         by_id = {zone.id: next(zones) for zone in flexible[building.id]}
@@ -442,7 +442,6 @@ class _PlannedZone:
     occupied: tuple[bool, ...]
     band_min_c: np.ndarray
     band_max_c: np.ndarray
-    outdoor_c: tuple[float, ...]
     gains_kw: np.ndarray
     initial_temp_c: float | None
     electric_per_heat: float
@@ -473,7 +472,6 @@ def _plan_zone(
         occupied=occupied_at,
         band_min_c=low,
         band_max_c=high,
-        outdoor_c=tuple(outdoor.tolist()),
         gains_kw=gains,
         initial_temp_c=initial,
         electric_per_heat=heating_electricity_kw(1.0, zone.heating, zone.cop),
@@ -482,9 +480,12 @@ def _plan_zone(
 
 
 def _add_zones(
-    model: pyo.ConcreteModel, horizon: Horizon, planned: list[_PlannedZone]
+    model: pyo.ConcreteModel, horizon: Horizon, outdoor: np.ndarray, planned: list[_PlannedZone]
 ) -> list[ZoneHandle]:
-    """The zones' variables and rows, all zones of a kind in one component; their handles."""
+    """The zones' variables and rows, all zones of a kind in one component; their handles.
+
+    ``outdoor`` is the outdoor temperature of each step, °C.
+    """
     if not planned:
         return []
     n = horizon.n_steps
@@ -510,7 +511,7 @@ def _add_zones(
         n,
         np.array([retention(z.zone, horizon.step_hours) for z in planned]),
         np.array([z.zone.thermal_resistance_k_per_kw for z in planned]),
-        np.asarray(planned[0].outdoor_c),
+        outdoor,
         np.array([z.gains_kw for z in planned]),
         np.array([np.nan if z.initial_temp_c is None else z.initial_temp_c for z in planned]),
     )
@@ -525,6 +526,8 @@ def _add_zones(
         np.concatenate([rows.dynamics_rhs, np.full(n_rows, np.inf), high]),
         columns,
     )
+    # One tuple of Python floats, shared by every zone's handle.
+    outdoor_c = tuple(outdoor.tolist())
     handles = []
     for k, zone in enumerate(planned):
         steps = slice(k * n, (k + 1) * n)
@@ -536,7 +539,7 @@ def _add_zones(
                 occupied=zone.occupied,
                 band_min_c=tuple(zone.band_min_c.tolist()),
                 band_max_c=tuple(zone.band_max_c.tolist()),
-                outdoor_c=zone.outdoor_c,
+                outdoor_c=outdoor_c,
                 gains_kw=tuple(zone.gains_kw.tolist()),
                 initial_temp_c=zone.initial_temp_c,
                 electric_per_heat=per_heat,

@@ -247,10 +247,9 @@ def add_lighting(
             # At every step, lit or not: an unlit step draws nothing at any level.
             options = [(float(d),) for d in given_dim_pct[circuit.id]]
         planned.append((circuit, classes, floors, options))
-    # The binaries of all circuits are one variable: a block and a variable per
-    # circuit cost more to build than the circuits' rows.
-    # The binaries of all circuits, in order: circuit by circuit, step by step,
-    # one per option of a step with a choice.
+    # The binaries of all circuits are one variable (a block and a variable per
+    # circuit cost more to build than the circuits' rows), in order: circuit by
+    # circuit, step by step, one per option of a step with a choice.
     sizes = [len(o) for *_, options in planned for o in options if len(o) > 1]
     model.lighting_choice = pyo.Var(range(sum(sizes)), domain=pyo.Binary)
     binaries = list(model.lighting_choice.values())
